@@ -1,0 +1,69 @@
+/**
+ * Tensor: a shape plus a row-major Float32Array, with no hidden copies.
+ *
+ * Rank is 1 or 2 in practice (a batch of rows × a feature axis); the engine's ops are
+ * specialised for that case because every model in kdrec is embeddings → MLPs → dot products.
+ * `grad` is allocated lazily by the autograd tape, and for parameters it persists across steps
+ * so the optimiser can read it (no per-step allocation).
+ */
+export class Tensor {
+    data;
+    shape;
+    requiresGrad;
+    name;
+    /** Accumulated gradient, same length as data; null until a backward pass touches it. */
+    grad = null;
+    constructor(data, shape, 
+    /** True for parameters and anything computed from them; false for inputs and detached values. */
+    requiresGrad = false, 
+    /** Optional name; parameters are named so checkpoints and error messages can refer to them. */
+    name = '') {
+        this.data = data;
+        this.shape = shape;
+        this.requiresGrad = requiresGrad;
+        this.name = name;
+        const n = shapeSize(shape);
+        if (n !== data.length) {
+            throw new Error(`Tensor${name ? ` '${name}'` : ''}: shape [${shape.join(', ')}] needs ${n} values, got ${data.length}`);
+        }
+    }
+    get size() {
+        return this.data.length;
+    }
+    /** Leading dimension (batch rows); 1 for a rank-1 tensor. */
+    get rows() {
+        return this.shape.length === 1 ? 1 : this.shape[0];
+    }
+    /** Trailing dimension (features). */
+    get cols() {
+        return this.shape[this.shape.length - 1];
+    }
+    static zeros(shape, requiresGrad = false, name = '') {
+        return new Tensor(new Float32Array(shapeSize(shape)), shape, requiresGrad, name);
+    }
+    static from(values, shape, requiresGrad = false, name = '') {
+        return new Tensor(Float32Array.from(values), shape, requiresGrad, name);
+    }
+    /** Ensures `grad` exists (zeroed) and returns it. */
+    ensureGrad() {
+        if (this.grad === null)
+            this.grad = new Float32Array(this.data.length);
+        return this.grad;
+    }
+    zeroGrad() {
+        this.grad?.fill(0);
+    }
+}
+export function shapeSize(shape) {
+    let n = 1;
+    for (const d of shape) {
+        if (!Number.isInteger(d) || d < 0)
+            throw new Error(`invalid shape [${shape.join(', ')}]`);
+        n *= d;
+    }
+    return n;
+}
+export function shapeStr(t) {
+    return `[${t.shape.join(', ')}]`;
+}
+//# sourceMappingURL=tensor.js.map

@@ -1,0 +1,65 @@
+import { readSafetensors, writeSafetensors } from '../engine/safetensors.js';
+import { predictLogits } from './trainer.js';
+export const TEACHER_COLUMN_PREFIX = 'teacher_';
+export const TEACHER_SCORES_FORMAT = 'kdrec-teacher-scores-1';
+/** Logits of every teacher output for every row of `samples`, in row order. */
+export function scoreTeacher(teacher, samples, batchSize = 4096) {
+    return predictLogits(teacher, samples, teacher.outputNames, batchSize);
+}
+export function writeTeacherScores(path, samples, logits, metadata) {
+    const { userKey, itemKey } = samples.columns;
+    if (userKey === undefined || itemKey === undefined) {
+        throw new Error('teacher scores: the samples carry no userKey/itemKey to align the student rows with');
+    }
+    const tensors = {
+        userKey: { dtype: 'I32', shape: [samples.size], data: userKey },
+        itemKey: { dtype: 'I32', shape: [samples.size], data: itemKey },
+    };
+    for (const [o, v] of Object.entries(logits)) {
+        if (v.length !== samples.size)
+            throw new Error(`teacher scores: output '${o}' has ${v.length} values for ${samples.size} rows`);
+        tensors[`${TEACHER_COLUMN_PREFIX}${o}`] = { dtype: 'F32', shape: [samples.size], data: v };
+    }
+    writeSafetensors(path, tensors, { ...metadata, format: TEACHER_SCORES_FORMAT, rows: String(samples.size) });
+}
+/**
+ * Reads a teacher-scores file and attaches its `teacher_*` columns to `samples`, after checking
+ * that every row is the same (user, item). Returns the attached column names.
+ */
+export function attachTeacherScores(path, samples) {
+    const file = readSafetensors(path);
+    if (file.metadata['format'] !== TEACHER_SCORES_FORMAT) {
+        throw new Error(`${path}: not a kdrec teacher-scores file (format ${JSON.stringify(file.metadata['format'])})`);
+    }
+    const u = file.tensors['userKey']?.data;
+    const i = file.tensors['itemKey']?.data;
+    if (!(u instanceof Int32Array) || !(i instanceof Int32Array))
+        throw new Error(`${path}: userKey/itemKey tensors missing`);
+    if (u.length !== samples.size) {
+        throw new Error(`${path}: scored ${u.length} samples but the student's sample set has ${samples.size} rows ` +
+            '(same dataset, seed and negatives are needed to rebuild the same recall samples)');
+    }
+    const su = samples.columns.userKey;
+    const si = samples.columns.itemKey;
+    if (su === undefined || si === undefined)
+        throw new Error('teacher scores: the student samples carry no userKey/itemKey');
+    for (let r = 0; r < u.length; r++) {
+        if (u[r] !== su[r] || i[r] !== si[r]) {
+            throw new Error(`${path}: row ${r} was scored for (user ${u[r]}, item ${i[r]}) but the student's row ${r} is (user ${su[r]}, item ${si[r]}): ` +
+                'the file was scored on different samples');
+        }
+    }
+    const names = [];
+    for (const [name, t] of Object.entries(file.tensors)) {
+        if (!name.startsWith(TEACHER_COLUMN_PREFIX))
+            continue;
+        if (!(t.data instanceof Float32Array))
+            throw new Error(`${path}: tensor '${name}' must be F32`);
+        samples.setExtra(name, t.data);
+        names.push(name);
+    }
+    if (names.length === 0)
+        throw new Error(`${path}: no ${TEACHER_COLUMN_PREFIX}* columns in the file`);
+    return names;
+}
+//# sourceMappingURL=teacherScores.js.map

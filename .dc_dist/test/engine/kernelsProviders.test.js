@@ -1,0 +1,238 @@
+/**
+ * Every kernel of every faster provider that loads here (wasm, native) against the TypeScript
+ * provider, on seeded random inputs including ragged sizes (issue 8, "Equivalence"). Providers that
+ * are not built on this machine are skipped with the reason (e.g. no OpenBLAS → no native).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadProvider, providerLoadError } from '../../src/engine/kernels/index.js';
+import { jsKernels } from '../../src/engine/kernels/js.js';
+import { Rng } from '../../src/engine/rng.js';
+function randomArray(rng, n, lo = -1, hi = 1) {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++)
+        out[i] = rng.uniform(lo, hi);
+    return out;
+}
+function randomIds(rng, n, vocab, padEvery = 0) {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++)
+        out[i] = padEvery > 0 && i % padEvery === padEvery - 1 ? -1 : rng.nextU32() % vocab;
+    return out;
+}
+function absArray(a) {
+    return a.map(Math.abs);
+}
+/**
+ * sgemm tolerance. A float32 sum of K products has rounding error bounded by K·u·Σ|terms| (worst
+ * case, Higham, "Accuracy and Stability of Numerical Algorithms", §3.1) and typically √K·u·Σ|terms|,
+ * u = 2⁻²⁴ ≈ 6e-8. Providers differ in summation order (blocked, SIMD lanes, FMA), the TypeScript
+ * one sums in float64, so each element is checked against 1e-5 · (|α|·(|op(A)|·|op(B)|) + |β·C|):
+ * above √K·u for K ≤ 1024 with margin, and far below the O(1) error of any indexing bug.
+ */
+const SGEMM_RTOL = 1e-5;
+function checkSgemm(k, tA, tB, M, N, K, alpha, beta) {
+    const rng = new Rng(M * 7919 + N * 104729 + K * 31 + (tA ? 1 : 0) + (tB ? 2 : 0));
+    const A = randomArray(rng, M * K);
+    const B = randomArray(rng, K * N);
+    const C0 = randomArray(rng, M * N);
+    const want = C0.slice();
+    jsKernels.sgemm(tA, tB, M, N, K, alpha, A, B, beta, want);
+    const got = beta === 0 ? new Float32Array(M * N).fill(Number.NaN) : C0.slice();
+    k.sgemm(tA, tB, M, N, K, alpha, A, B, beta, got);
+    const scale = new Float32Array(M * N);
+    jsKernels.sgemm(tA, tB, M, N, K, Math.abs(alpha), absArray(A), absArray(B), 0, scale);
+    const where = `${k.name} sgemm transA=${tA} transB=${tB} M=${M} N=${N} K=${K} alpha=${alpha} beta=${beta}`;
+    for (let i = 0; i < M * N; i++) {
+        const tol = SGEMM_RTOL * (scale[i] + Math.abs(beta * C0[i])) + 1e-30;
+        const err = Math.abs(got[i] - want[i]);
+        if (!(err <= tol))
+            assert.fail(`${where}: C[${i}] = ${got[i]}, want ${want[i]} (|err| ${err} > tol ${tol})`);
+    }
+}
+function assertClose(got, want, rtol, where) {
+    assert.equal(got.length, want.length, `${where}: length`);
+    for (let i = 0; i < got.length; i++) {
+        const err = Math.abs(got[i] - want[i]);
+        if (!(err <= rtol * Math.max(1, Math.abs(want[i])))) {
+            assert.fail(`${where}: [${i}] = ${got[i]}, want ${want[i]} (|err| ${err})`);
+        }
+    }
+}
+const OTHERS = ['wasm', 'native'];
+for (const name of OTHERS) {
+    const k = loadProvider(name);
+    const skip = k === null ? `${name} provider not available here: ${providerLoadError(name)}` : false;
+    if (skip)
+        console.log(`# skipping ${name} kernel equivalence: ${skip}`);
+    test(`${name} sgemm matches js: all transpose cases, ragged and blocked sizes, alpha/beta`, {
+        skip,
+    }, () => {
+        // Sizes: 1s, ragged tiles (M % 4, N % 8 ≠ 0), K across the wasm K-blocks (128), N across its
+        // column chunks (64), and dssm-ref-like.
+        const shapes = [
+            [1, 1, 1],
+            [1, 7, 3],
+            [5, 1, 9],
+            [7, 9, 13],
+            [13, 17, 300],
+            [33, 64, 257],
+            [64, 24, 513],
+            [128, 64, 96],
+            [9, 130, 70],
+        ];
+        for (const [M, N, K] of shapes) {
+            for (const tA of [false, true]) {
+                for (const tB of [false, true]) {
+                    checkSgemm(k, tA, tB, M, N, K, 1, 0);
+                    checkSgemm(k, tA, tB, M, N, K, 0.7, 0.3);
+                }
+            }
+        }
+        checkSgemm(k, false, false, 6, 10, 8, -1.5, 1);
+    });
+    test(`${name} sgemm: beta = 0 ignores NaN in C; K = 0 and alpha = 0 only scale C`, { skip }, () => {
+        const C = new Float32Array([Number.NaN, 1, 2, Number.NaN]);
+        k.sgemm(false, false, 2, 2, 0, 1, new Float32Array(0), new Float32Array(0), 0, C);
+        assert.deepEqual([...C], [0, 0, 0, 0]);
+        const D = new Float32Array([1, 2, 3, 4]);
+        k.sgemm(false, false, 2, 2, 1, 0, new Float32Array([5, 6]), new Float32Array([7, 8]), 2, D);
+        assert.deepEqual([...D], [2, 4, 6, 8]);
+    });
+    test(`${name} sgemm rejects arrays shorter than the shapes`, { skip }, () => {
+        assert.throws(() => k.sgemm(false, false, 3, 2, 2, 1, new Float32Array(4), new Float32Array(4), 0, new Float32Array(6)), /sgemm.*A/);
+        assert.throws(() => k.sgemm(false, false, 2, 2, 2, 1, new Float32Array(4), new Float32Array(4), 0, new Float32Array(3)), /sgemm.*C/);
+    });
+    test(`${name} gatherPool and scatterAddRows match js (sum and mean, padding, odd dims)`, { skip }, () => {
+        for (const [dim, nBags, bagLen, vocab, padEvery] of [
+            [32, 64, 1, 1000, 0],
+            [7, 33, 5, 50, 3],
+            [1, 9, 4, 5, 2],
+            [33, 17, 3, 200, 0],
+        ]) {
+            const rng = new Rng(dim * 1000 + nBags);
+            const table = randomArray(rng, vocab * dim);
+            const ids = randomIds(rng, nBags * bagLen, vocab, padEvery);
+            if (padEvery > 0)
+                ids.fill(-1, 0, bagLen); // one all-padding bag
+            for (const mode of [0, 1]) {
+                const where = `${name} dim=${dim} nBags=${nBags} bagLen=${bagLen} mode=${mode}`;
+                const want = new Float32Array(nBags * dim);
+                const got = new Float32Array(nBags * dim).fill(Number.NaN);
+                jsKernels.gatherPool(table, dim, ids, nBags, bagLen, mode, want);
+                k.gatherPool(table, dim, ids, nBags, bagLen, mode, got);
+                assertClose(got, want, 1e-6, `${where} gatherPool`);
+                // Compact slots as the engine builds them: first occurrence of an id gets the next slot.
+                const slotOf = new Int32Array(ids.length).fill(-1);
+                const slotById = new Map();
+                ids.forEach((id, i) => {
+                    if (id < 0)
+                        return;
+                    if (!slotById.has(id))
+                        slotById.set(id, slotById.size);
+                    slotOf[i] = slotById.get(id);
+                });
+                const gOut = randomArray(rng, nBags * dim);
+                const base = randomArray(rng, slotById.size * dim);
+                const wantG = base.slice();
+                const gotG = base.slice();
+                jsKernels.scatterAddRows(gOut, dim, ids, slotOf, nBags, bagLen, mode, wantG);
+                k.scatterAddRows(gOut, dim, ids, slotOf, nBags, bagLen, mode, gotG);
+                assertClose(gotG, wantG, 1e-6, `${where} scatterAddRows`);
+            }
+        }
+    });
+    test(`${name} adamRows and adagradRows match js on touched rows only`, { skip }, () => {
+        for (const [vocab, dim, nRows, wd] of [
+            [100, 32, 40, 0],
+            [57, 7, 13, 0.01],
+            [3, 1, 2, 0],
+        ]) {
+            const rng = new Rng(vocab + dim);
+            const w = randomArray(rng, vocab * dim);
+            const m = randomArray(rng, vocab * dim, -0.01, 0.01);
+            const v = randomArray(rng, vocab * dim, 0, 1e-3);
+            const grad = randomArray(rng, nRows * dim);
+            // Distinct rows in a shuffled order.
+            const perm = Array.from({ length: vocab }, (_, i) => i);
+            for (let i = vocab - 1; i > 0; i--) {
+                const j = rng.nextU32() % (i + 1);
+                [perm[i], perm[j]] = [perm[j], perm[i]];
+            }
+            const rows = Int32Array.from(perm.slice(0, nRows));
+            const t = 3;
+            const args = [0.01, 0.9, 0.999, 1e-8, 1 - 0.9 ** t, 1 - 0.999 ** t, wd];
+            const [wJ, mJ, vJ] = [w.slice(), m.slice(), v.slice()];
+            const [wK, mK, vK] = [w.slice(), m.slice(), v.slice()];
+            jsKernels.adamRows(wJ, mJ, vJ, grad, rows, nRows, dim, ...args);
+            k.adamRows(wK, mK, vK, grad, rows, nRows, dim, ...args);
+            const where = `${name} vocab=${vocab} dim=${dim} nRows=${nRows}`;
+            // Float32 arithmetic vs the float64 intermediates of the TypeScript loop: a few ulps.
+            assertClose(wK, wJ, 1e-5, `${where} adamRows w`);
+            assertClose(mK, mJ, 1e-5, `${where} adamRows m`);
+            assertClose(vK, vJ, 1e-5, `${where} adamRows v`);
+            const untouched = perm.slice(nRows);
+            for (const r of untouched)
+                assert.equal(wK[r * dim], w[r * dim], `${where}: untouched row ${r} changed`);
+            const acc = randomArray(rng, vocab * dim, 0, 1);
+            const [wJ2, aJ] = [w.slice(), acc.slice()];
+            const [wK2, aK] = [w.slice(), acc.slice()];
+            jsKernels.adagradRows(wJ2, aJ, grad, rows, nRows, dim, 0.05, 1e-10);
+            k.adagradRows(wK2, aK, grad, rows, nRows, dim, 0.05, 1e-10);
+            assertClose(wK2, wJ2, 1e-5, `${where} adagradRows w`);
+            assertClose(aK, aJ, 1e-5, `${where} adagradRows acc`);
+        }
+    });
+}
+test('native kernels reject ids and rows outside the table instead of reading out of bounds', {
+    skip: loadProvider('native') === null ? `native provider not available: ${providerLoadError('native')}` : false,
+}, () => {
+    const k = loadProvider('native');
+    const table = new Float32Array(4 * 2);
+    assert.throws(() => k.gatherPool(table, 2, new Int32Array([1, 4]), 2, 1, 0, new Float32Array(4)), /gatherPool: ids\[1\] = 4 is outside the table \(4 rows\)/);
+    assert.throws(() => k.adamRows(table, table.slice(), table.slice(), new Float32Array(2), new Int32Array([9]), 1, 2, 0.1, 0.9, 0.99, 1e-8, 0.1, 0.01, 0), /adamRows: rows\[0\] = 9 is outside the table/);
+});
+/** Runs getKernels() in a fresh process with KDREC_KERNELS set; returns the provider name and stderr. */
+function selectInChild(value, extraEnv = {}) {
+    const indexUrl = new URL('../../src/engine/kernels/index.js', import.meta.url).href;
+    const script = `const m = await import(${JSON.stringify(indexUrl)}); process.stdout.write(m.getKernels().name);`;
+    const r = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
+        env: { ...process.env, ...extraEnv, KDREC_KERNELS: value },
+        encoding: 'utf8',
+        cwd: fileURLToPath(new URL('.', import.meta.url)),
+    });
+    return { name: r.stdout.trim(), stderr: r.stderr, status: r.status };
+}
+test('KDREC_KERNELS selects a provider; an unknown or unloadable one warns once and falls back to js', () => {
+    const js = selectInChild('js');
+    assert.equal(js.name, 'js');
+    assert.equal(js.stderr, '');
+    const bogus = selectInChild('bogus');
+    assert.equal(bogus.status, 0);
+    assert.equal(bogus.name, 'js');
+    const lines = bogus.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `expected one warning line, got: ${bogus.stderr}`);
+    assert.match(lines[0], /KDREC_KERNELS='bogus' is not one of js\|wasm\|native/);
+    for (const name of OTHERS) {
+        const r = selectInChild(name);
+        assert.equal(r.status, 0);
+        if (loadProvider(name) !== null) {
+            assert.equal(r.name, name);
+            assert.equal(r.stderr, '');
+        }
+        else {
+            assert.equal(r.name, 'js');
+            assert.equal(r.stderr.trim().split('\n').length, 1);
+            assert.match(r.stderr, new RegExp(`KDREC_KERNELS=${name} failed to load`));
+        }
+    }
+    // A native provider that is built but fails to initialise also degrades to one line, not a crash.
+    const broken = selectInChild('native', { KDREC_BLAS_THREADS: 'zero' });
+    assert.equal(broken.status, 0);
+    assert.equal(broken.name, 'js');
+    assert.equal(broken.stderr.trim().split('\n').length, 1, broken.stderr);
+    assert.match(broken.stderr, /KDREC_KERNELS=native failed to load/);
+});
+//# sourceMappingURL=kernelsProviders.test.js.map

@@ -1,0 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simulate } from './src/data/simulator.js';
+import { loadDataset } from './src/data/loaders/index.js';
+const dir = join(mkdtempSync(join(tmpdir(), 'kdrec-sim-')), 'w');
+let t = performance.now();
+await simulate({ out: dir, users: 400, items: 600, days: 2, seed: 7 });
+console.log('sim', performance.now() - t); t = performance.now();
+const ds = await loadDataset(`sim:${dir}`);
+console.log('load', performance.now() - t, ds.splits.train.size, ds.splits.valid.size, ds.labels, ds.schema.labels.map(f=>f.name));
+console.log(Object.keys(ds.splits.train.columns.cat), Object.keys(ds.splits.train.columns.num), Object.keys(ds.splits.train.columns.labels));
+const c = ds.splits.train.columns.labels['click']!; let s=0; for (const v of c) s+=v; console.log('ctr', s/c.length);
+const l = ds.splits.train.columns.labels['long_dwell']!; s=0; for (const v of l) s+=v; console.log('long', s/l.length);

@@ -1,0 +1,158 @@
+/**
+ * `kdrec bench train`: training throughput of the engine on the fixed `dssm-ref` model of issue 2
+ * (see src/models/dssmRef.ts), single- or multi-threaded. Prints one JSON line with --json; the
+ * figures in BENCHMARKS.md come from this command. Timing is wall-clock over the measured steps only:
+ * batches are generated before the clock starts and warm-up steps (JIT, buffer pools) are excluded.
+ */
+
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Command } from 'commander';
+import { getKernels } from '../../engine/kernels/index.js';
+import type { ParamStore } from '../../engine/nn.js';
+import { Adam, SparseAdam } from '../../engine/optim.js';
+import { ParallelTrainer } from '../../engine/parallel.js';
+import { Rng } from '../../engine/rng.js';
+import { DSSM_REF, dssmRefColumns, dssmRefFactory, randomDssmBatches } from '../../models/dssmRef.js';
+
+interface BenchTrainOptions {
+  model: string;
+  batch: string;
+  threads: string;
+  steps: string;
+  warmup: string;
+  pool: string;
+  seed: string;
+  json?: boolean;
+}
+
+export interface BenchTrainResult {
+  model: string;
+  batch: number;
+  threads: number;
+  steps: number;
+  warmupSteps: number;
+  samplesPerSec: number;
+  msPerStep: number;
+  peakRssMiB: number;
+  /**
+   * CPU time of all threads over wall time in the timed steps: 1.0 = one core busy throughout. On
+   * a shared machine a low value means the threads were waiting for a core, not computing.
+   */
+  cpuUtilization: number;
+  /** Samples per CPU-second (all threads): the work per sample, independent of waiting for a core. */
+  samplesPerCpuSec: number;
+  kernels: string;
+  parameters: number;
+  finalLoss: number;
+  node: string;
+  cpu: string;
+}
+
+function positiveInt(flag: string, v: string, min = 1): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${v}'`);
+  return n;
+}
+
+export async function benchTrain(opts: {
+  model: string;
+  batch: number;
+  threads: number;
+  steps: number;
+  warmup: number;
+  pool: number;
+  seed: number;
+}): Promise<BenchTrainResult> {
+  if (opts.model !== 'dssm-ref')
+    throw new Error(`--model: unknown model '${opts.model}' (available: dssm-ref)`);
+  const cfg = { ...DSSM_REF, seed: opts.seed };
+  const batches = randomDssmBatches(cfg, opts.batch, opts.pool, new Rng(opts.seed).fork('bench-data'));
+  const trainer = await ParallelTrainer.create({
+    factory: dssmRefFactory(cfg),
+    threads: opts.threads,
+    columns: dssmRefColumns(cfg),
+    maxRows: opts.batch,
+    seed: opts.seed,
+    makeOptimizers: (store: ParamStore) => ({
+      dense: new Adam(store.params(), { lr: 1e-3 }),
+      sparse: new SparseAdam(store.tables(), { lr: 1e-3 }),
+    }),
+  });
+  try {
+    let loss = 0;
+    for (let s = 0; s < opts.warmup; s++) loss = trainer.step(batches[s % batches.length]!);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let s = 0; s < opts.steps; s++) loss = trainer.step(batches[(opts.warmup + s) % batches.length]!);
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    return {
+      model: opts.model,
+      batch: opts.batch,
+      threads: opts.threads,
+      steps: opts.steps,
+      warmupSteps: opts.warmup,
+      samplesPerSec: Math.round((opts.steps * opts.batch * 1000) / ms),
+      msPerStep: Number((ms / opts.steps).toFixed(2)),
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      cpuUtilization: Number((cpuMs / ms).toFixed(2)),
+      samplesPerCpuSec: Math.round((opts.steps * opts.batch * 1000) / cpuMs),
+      kernels: getKernels().name,
+      parameters: trainer.model.store.count(),
+      finalLoss: Number(loss.toFixed(5)),
+      node: process.version,
+      cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    };
+  } finally {
+    await trainer.close();
+  }
+}
+
+export function register(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('Benchmarks (throughput of the engine); see BENCHMARKS.md.');
+  bench
+    .command('train')
+    .description(
+      'Train the reference two-tower model dssm-ref (issue 2) on uniform random ids and labels (10% positives) ' +
+        'with Adam lr 1e-3 (lazy Adam for the embedding tables) and report samples/s. Batches are generated ' +
+        'before timing; warm-up steps are not timed. --threads N uses synchronous data-parallel workers. ' +
+        'KDREC_KERNELS=js|wasm|native picks the kernel provider.',
+    )
+    .option('--model <name>', 'benchmark model', 'dssm-ref')
+    .option('--batch <n>', 'batch size (rows)', '1024')
+    .option('--threads <n>', 'data-parallel threads', '1')
+    .option('--steps <n>', 'timed training steps', '30')
+    .option('--warmup <n>', 'untimed warm-up steps', '5')
+    .option('--pool <n>', 'distinct pre-generated batches, reused round-robin', '8')
+    .option('--seed <n>', 'seed for the model and the data', '1')
+    .option('--json', 'print one JSON line')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kdrec bench train --model dssm-ref --batch 1024 --json\n' +
+        '  kdrec bench train --model dssm-ref --batch 1024 --threads 2 --steps 50 --json\n' +
+        '  KDREC_KERNELS=wasm kdrec bench train --json',
+    )
+    .action(async (o: BenchTrainOptions) => {
+      const r = await benchTrain({
+        model: o.model,
+        batch: positiveInt('--batch', o.batch),
+        threads: positiveInt('--threads', o.threads),
+        steps: positiveInt('--steps', o.steps),
+        warmup: positiveInt('--warmup', o.warmup, 0),
+        pool: positiveInt('--pool', o.pool),
+        seed: positiveInt('--seed', o.seed, 0),
+      });
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `${r.model}: ${r.samplesPerSec} samples/s (${r.msPerStep} ms/step, batch ${r.batch}, ${r.threads} thread(s), ` +
+          `kernels ${r.kernels}), peak RSS ${r.peakRssMiB} MiB, ${r.parameters} parameters, final loss ${r.finalLoss}\n`,
+      );
+    });
+}

@@ -1,0 +1,273 @@
+/**
+ * `kdrec export`: a trained recall model (two-tower), optionally a pre-ranker, written as a
+ * self-contained serving directory that ./bundle.ts loads without the training code path:
+ *
+ *   DIR/manifest.json              format + versions, feature schema (with train-split fit),
+ *                                  vocabularies, score function, temperature, file names
+ *   DIR/weights.safetensors        every weight the graphs read (embedding tables, dense layers)
+ *   DIR/user_tower.graph.json      user tower   (./graph.ts format)
+ *   DIR/item_tower.graph.json      item tower   (so new items can be embedded and added incrementally)
+ *   DIR/prerank.graph.json         pre-ranker   (optional)
+ *   DIR/item_vectors.safetensors   `vectors` [N, D]: the item tower over the whole catalogue
+ *   DIR/item_features.safetensors  the catalogue's item-field columns (pre-ranker inputs)
+ *   DIR/item_ids.json              raw item id of each catalogue row
+ *   DIR/user_features.safetensors  last train-split value of each user field per known user
+ *
+ * The score function (dot | cosine) is recorded so that the index metric always matches training
+ * (./annIndex.ts refuses a mismatch).
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Columns } from '../data/batch.js';
+import type { LoadedDataset } from '../data/dataset.js';
+import type { Schema } from '../data/schema.js';
+import { kdrecVersion } from '../engine/checkpoint.js';
+import { Graph } from '../engine/graph.js';
+import { type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
+import type { Vocab, VocabJSON } from '../engine/vocab.js';
+import type { Model, TwoTowerModel } from '../models/types.js';
+import { graphWeightNames, preRankGraph, storeWeight, towerGraph } from './exportGraphs.js';
+import type { GraphDesc } from './graph.js';
+
+export const EXPORT_FORMAT = 'kdrec-export';
+export const EXPORT_FORMAT_VERSION = 1;
+
+export interface ExportManifest {
+  format: typeof EXPORT_FORMAT;
+  formatVersion: number;
+  kdrecVersion: string;
+  createdAt: string;
+  /** Where the models came from (run dirs, checkpoint, dataset spec). */
+  source: Record<string, string>;
+  schema: ReturnType<Schema['toJSON']>;
+  /** Vocabularies of the tables the exported fields read, by table name. */
+  vocabs: Record<string, VocabJSON>;
+  scoreFn: 'dot' | 'cosine';
+  temperature: number;
+  dim: number;
+  itemCount: number;
+  userCount: number;
+  /** The categorical user field holding user ids (cold start = its OOV row 0), if any. */
+  userIdField: string | null;
+  itemIdField: string | null;
+  fields: { user: string[]; item: string[]; prerank: string[] };
+  files: {
+    weights: string;
+    userTower: string;
+    itemTower: string;
+    prerank: string | null;
+    itemVectors: string;
+    itemFeatures: string;
+    itemIds: string;
+    userFeatures: string | null;
+    userIds: string | null;
+  };
+}
+
+/** Per known user, the user-group columns a request by user id is filled from. */
+export interface UserFeatureTable {
+  /** Raw user id of each row. */
+  ids: string[];
+  columns: Columns;
+}
+
+export interface ExportInput {
+  schema: Schema;
+  vocabs: Record<string, Vocab>;
+  /** Item catalogue: row i is item i (item-group columns). */
+  items: Columns;
+  itemIds: string[];
+  users?: UserFeatureTable;
+  recall: TwoTowerModel;
+  prerank?: Model;
+  source?: Record<string, string>;
+  /** Rows per item-tower batch (default 4096). */
+  batchSize?: number;
+}
+
+const FILES = {
+  weights: 'weights.safetensors',
+  userTower: 'user_tower.graph.json',
+  itemTower: 'item_tower.graph.json',
+  prerank: 'prerank.graph.json',
+  itemVectors: 'item_vectors.safetensors',
+  itemFeatures: 'item_features.safetensors',
+  itemIds: 'item_ids.json',
+  userFeatures: 'user_features.safetensors',
+  userIds: 'user_ids.json',
+  manifest: 'manifest.json',
+} as const;
+
+function writeJson(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(value)}\n`);
+  renameSync(tmp, path);
+}
+
+/** The item tower over the whole catalogue in batches: `[N, D]`. */
+export function catalogueVectors(model: TwoTowerModel, items: Columns, dim: number, batchSize = 4096): Float32Array {
+  const out = new Float32Array(items.size * dim);
+  const g = new Graph({ training: false, grad: false });
+  for (let s = 0; s < items.size; s += batchSize) {
+    const e = Math.min(items.size, s + batchSize);
+    g.reset();
+    const v = model.itemVectors(g, sliceRows(items, s, e));
+    if (v.cols !== dim) throw new Error(`export: item tower gives width ${v.cols}, user tower ${dim}`);
+    out.set(v.data.subarray(0, (e - s) * dim), s * dim);
+  }
+  return out;
+}
+
+function sliceRows(c: Columns, s: number, e: number): Columns {
+  const rec = <T extends Int32Array | Float32Array>(r: Record<string, T>) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.subarray(s, e) as T]));
+  return {
+    size: e - s,
+    cat: rec(c.cat),
+    seq: Object.fromEntries(
+      Object.entries(c.seq).map(([k, v]) => [k, { ids: v.ids.subarray(s * v.maxLen, e * v.maxLen), maxLen: v.maxLen }]),
+    ),
+    num: rec(c.num),
+    labels: {},
+    extra: {},
+  };
+}
+
+/** Columns as safetensors entries: `cat/F` I32 [N], `seq/F` I32 [N, L], `num/F` F32 [N]. */
+export function columnsToTensors(c: Columns, fields: ReadonlySet<string>): Record<string, SafetensorsTensor> {
+  const out: Record<string, SafetensorsTensor> = {};
+  for (const [k, v] of Object.entries(c.cat))
+    if (fields.has(k)) out[`cat/${k}`] = { dtype: 'I32', shape: [c.size], data: v };
+  for (const [k, v] of Object.entries(c.seq))
+    if (fields.has(k)) out[`seq/${k}`] = { dtype: 'I32', shape: [c.size, v.maxLen], data: v.ids };
+  for (const [k, v] of Object.entries(c.num))
+    if (fields.has(k)) out[`num/${k}`] = { dtype: 'F32', shape: [c.size], data: v };
+  return out;
+}
+
+/**
+ * The user table of a dataset: for each user key, the user-group columns of that user's LAST
+ * train-split event (events are in time order), so no later period's value leaks into serving state
+ * that offline evaluation on valid/test would then read.
+ */
+export function userFeatureTable(ds: LoadedDataset, fields: readonly string[]): UserFeatureTable {
+  const ev = ds.events.columns;
+  const keys = ev.userKey;
+  if (keys === undefined) throw new Error(`${ds.name}: events carry no userKey`);
+  const U = ds.userIds.length;
+  const last = new Int32Array(U).fill(-1);
+  for (let r = 0; r < ev.size; r++) if (ds.split[r] === 0) last[keys[r]!] = r;
+  const userFields = fields.filter((f) => ds.schema.field(f).group === 'user');
+  const cols: Columns = { size: U, cat: {}, seq: {}, num: {}, labels: {}, extra: {} };
+  for (const f of userFields) {
+    const kind = ds.schema.field(f).kind;
+    if (kind === 'categorical') {
+      const src = ev.cat[f]!;
+      cols.cat[f] = Int32Array.from(last, (r) => (r < 0 ? 0 : src[r]!));
+    } else if (kind === 'numeric') {
+      const src = ev.num[f]!;
+      cols.num[f] = Float32Array.from(last, (r) => (r < 0 ? 0 : src[r]!));
+    } else {
+      const src = ev.seq[f]!;
+      const L = src.maxLen;
+      const ids = new Int32Array(U * L).fill(-1);
+      last.forEach((r, u) => {
+        if (r >= 0) ids.set(src.ids.subarray(r * L, r * L + L), u * L);
+      });
+      cols.seq[f] = { ids, maxLen: L };
+    }
+  }
+  return { ids: ds.userIds, columns: cols };
+}
+
+/** Writes an export directory; returns its manifest. */
+export function exportModels(input: ExportInput, outDir: string): ExportManifest {
+  const { recall, schema } = input;
+  const towers = recall.exportTowers();
+  const user = towerGraph(towers.user, 'user_tower');
+  const item = towerGraph(towers.item, 'item_tower');
+  if (user.outDim !== item.outDim)
+    throw new Error(`export: user tower width ${user.outDim} differs from item tower width ${item.outDim}`);
+  const prerank = input.prerank ? preRankGraph(input.prerank) : null;
+  if (input.items.size !== input.itemIds.length) {
+    throw new Error(`export: catalogue has ${input.items.size} rows but ${input.itemIds.length} item ids`);
+  }
+  mkdirSync(outDir, { recursive: true });
+
+  // Weights: recall and pre-ranker may share embedding tables (joint training); names are unique per
+  // store, and a shared name means the same table, so one copy serves both graphs.
+  const weights: Record<string, SafetensorsTensor> = {};
+  const addWeights = (g: GraphDesc, m: Model) => {
+    for (const n of graphWeightNames(g)) {
+      if (weights[n] !== undefined) continue;
+      const w = storeWeight(m.store, n);
+      weights[n] = { dtype: 'F32', shape: w.shape, data: w.data };
+    }
+  };
+  addWeights(user, recall);
+  addWeights(item, recall);
+  if (prerank && input.prerank) addWeights(prerank, input.prerank);
+  writeSafetensors(join(outDir, FILES.weights), weights, { format: EXPORT_FORMAT });
+  writeJson(join(outDir, FILES.userTower), user);
+  writeJson(join(outDir, FILES.itemTower), item);
+  if (prerank) writeJson(join(outDir, FILES.prerank), prerank);
+
+  const dim = user.outDim;
+  const vectors = catalogueVectors(recall, input.items, dim, input.batchSize);
+  writeSafetensors(join(outDir, FILES.itemVectors), {
+    vectors: { dtype: 'F32', shape: [input.items.size, dim], data: vectors },
+  });
+  const prerankFields = input.prerank?.fields ?? [];
+  const itemFields = new Set([...recall.itemTowerFields, ...prerankFields]);
+  writeSafetensors(join(outDir, FILES.itemFeatures), columnsToTensors(input.items, itemFields));
+  writeJson(join(outDir, FILES.itemIds), input.itemIds);
+  const userFields = new Set([...recall.userTowerFields, ...prerankFields]);
+  if (input.users) {
+    writeSafetensors(join(outDir, FILES.userFeatures), columnsToTensors(input.users.columns, userFields));
+    writeJson(join(outDir, FILES.userIds), input.users.ids);
+  }
+
+  const readFields = new Set([...recall.fields, ...prerankFields]);
+  const vocabs: Record<string, VocabJSON> = {};
+  for (const f of readFields) {
+    const t = schema.field(f).table;
+    const v = input.vocabs[t];
+    if (v !== undefined) vocabs[t] = v.toJSON();
+  }
+  const idField = (group: 'user' | 'item') => {
+    const cats = [...readFields].map((f) => schema.field(f)).filter((f) => f.group === group && f.kind === 'categorical');
+    const re = group === 'user' ? /^(user_?id|uid|user)$/i : /^(item_?id|iid|item)$/i;
+    return (cats.find((f) => re.test(f.name)) ?? null)?.name ?? null;
+  };
+  const manifest: ExportManifest = {
+    format: EXPORT_FORMAT,
+    formatVersion: EXPORT_FORMAT_VERSION,
+    kdrecVersion: kdrecVersion(),
+    createdAt: new Date().toISOString(),
+    source: input.source ?? {},
+    schema: schema.toJSON(),
+    vocabs,
+    scoreFn: towers.scoreFn,
+    temperature: towers.temperature,
+    dim,
+    itemCount: input.items.size,
+    userCount: input.users?.ids.length ?? 0,
+    userIdField: idField('user'),
+    itemIdField: idField('item'),
+    fields: { user: recall.userTowerFields, item: recall.itemTowerFields, prerank: prerankFields },
+    files: {
+      weights: FILES.weights,
+      userTower: FILES.userTower,
+      itemTower: FILES.itemTower,
+      prerank: prerank ? FILES.prerank : null,
+      itemVectors: FILES.itemVectors,
+      itemFeatures: FILES.itemFeatures,
+      itemIds: FILES.itemIds,
+      userFeatures: input.users ? FILES.userFeatures : null,
+      userIds: input.users ? FILES.userIds : null,
+    },
+  };
+  // The manifest goes last: a directory with a manifest is a complete export.
+  writeJson(join(outDir, FILES.manifest), manifest);
+  return manifest;
+}

@@ -1,0 +1,74 @@
+/**
+ * Export from run directories: rebuilds the runs' models with their dataset (src/train/run.ts
+ * `loadRun`) and writes the serving directory (./export.ts). The recall model is the run's
+ * two-tower student (or a two-tower teacher); the pre-ranker, when asked for, is the prerank-mlp
+ * student of another run on the SAME dataset (the checkpoint loader refuses any shape mismatch).
+ */
+import { join } from 'node:path';
+import type { LoadedDataset } from '../data/dataset.js';
+import { isTwoTower, type Model, type TwoTowerModel } from '../models/types.js';
+import { parseConfig } from '../train/config.js';
+import { loadConfigDataset } from '../train/data.js';
+import { loadRun } from '../train/run.js';
+import { readRunConfig } from '../train/runDir.js';
+import { type ExportManifest, exportModels, userFeatureTable } from './export.js';
+
+export interface ExportRunOptions {
+  run: string;
+  prerankRun?: string;
+  out: string;
+  dataset?: LoadedDataset;
+  log?: (msg: string) => void;
+}
+
+export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest> {
+  const cfg = parseConfig(readRunConfig(opts.run), join(opts.run, 'config.json'));
+  const ds = opts.dataset ?? (await loadConfigDataset(cfg, opts.log));
+  const run = loadRun(opts.run, ds.schema);
+  const recall = [run.student, run.teacher].find((m): m is TwoTowerModel => m !== null && isTwoTower(m));
+  if (recall === undefined) {
+    const kinds = [run.student, run.teacher].filter((m) => m !== null).map((m) => `${m!.name}: ${m!.kind}`);
+    throw new Error(
+      `${opts.run}: no two-tower model to export as the recall stage (models: ${kinds.join(', ') || 'none'}); train a two-tower student`,
+    );
+  }
+  let prerank: Model | undefined;
+  const source: Record<string, string> = {
+    run: opts.run,
+    checkpoint: run.checkpoint,
+    dataset: cfg.dataset.spec,
+    recallModel: `${recall.name} (${recall.kind})`,
+  };
+  if (opts.prerankRun !== undefined) {
+    const pcfg = parseConfig(readRunConfig(opts.prerankRun), join(opts.prerankRun, 'config.json'));
+    if (pcfg.dataset.spec !== cfg.dataset.spec) {
+      throw new Error(
+        `--prerank-run ${opts.prerankRun} trained on '${pcfg.dataset.spec}', --run ${opts.run} on '${cfg.dataset.spec}': both stages must share one dataset (vocabularies)`,
+      );
+    }
+    const prun = loadRun(opts.prerankRun, ds.schema);
+    if (prun.student === null || prun.student.kind !== 'prerank-mlp') {
+      throw new Error(
+        `${opts.prerankRun}: its student is ${prun.student ? `'${prun.student.kind}'` : 'absent'}, expected a 'prerank-mlp' student`,
+      );
+    }
+    prerank = prun.student;
+    source['prerankRun'] = opts.prerankRun;
+    source['prerankCheckpoint'] = prun.checkpoint;
+  }
+  const userFields = [...recall.userTowerFields, ...(prerank?.fields ?? [])];
+  opts.log?.(`exporting ${recall.name} (${recall.kind}, ${recall.scoreFn}) over ${ds.items.size} items to ${opts.out}`);
+  return exportModels(
+    {
+      schema: ds.schema,
+      vocabs: ds.vocabs,
+      items: ds.items.columns,
+      itemIds: ds.itemIds,
+      users: userFeatureTable(ds, userFields),
+      recall,
+      ...(prerank ? { prerank } : {}),
+      source,
+    },
+    opts.out,
+  );
+}

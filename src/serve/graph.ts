@@ -1,0 +1,313 @@
+/**
+ * The portable inference graph of an export: a JSON list of operations over named weights, and the
+ * small interpreter that runs it without the training code path (no autograd tape, no ParamStore,
+ * no model classes).
+ *
+ * An exported model is the Embedding&MLP forward pass (Covington et al., RecSys'16, §3): per-field
+ * embedding lookups with sum/mean pooling, numerics, concatenation, dense layers with ReLU/tanh/
+ * sigmoid, and for two-tower models the L2 normalisation and 1/τ scale of Yi et al., RecSys'19 §3.
+ * The node set is exactly that, plus element-wise mul/add (the pre-ranker's user × item product
+ * features, DCN-v2 cross layers) and a row-wise dot:
+ *
+ *   embed    {field, table, pooling}     [B, dim]    table row per id, pooled over a bag
+ *   numeric  {fields}                    [B, n]      already-normalised numeric columns
+ *   concat   {inputs}                    [B, Σ]
+ *   linear   {input, weight, bias?}      [B, out]    x·W + b, W stored [in, out] as in src/engine/nn.ts
+ *   relu | tanh | sigmoid | l2norm {input}
+ *   scale    {input, factor}
+ *   mul | add {a, b}                     same width
+ *   dot      {a, b}                      [B, 1]
+ *
+ * Every node is shape-checked when the graph is compiled (not when a request arrives), so a corrupt
+ * or mismatched export fails at load time, naming the node and the weight.
+ */
+import type { Batch } from '../data/batch.js';
+import { getKernels } from '../engine/kernels/index.js';
+
+export const GRAPH_FORMAT = 'kdrec-graph-1';
+
+export type GraphNode =
+  | { id: string; op: 'embed'; field: string; kind: 'categorical' | 'multi_hot' | 'sequence'; table: string; pooling: 'sum' | 'mean' }
+  | { id: string; op: 'numeric'; fields: string[] }
+  | { id: string; op: 'concat'; inputs: string[] }
+  | { id: string; op: 'linear'; input: string; weight: string; bias?: string }
+  | { id: string; op: 'relu' | 'tanh' | 'sigmoid' | 'l2norm'; input: string }
+  | { id: string; op: 'scale'; input: string; factor: number }
+  | { id: string; op: 'mul' | 'add' | 'dot'; a: string; b: string };
+
+export interface GraphDesc {
+  format: typeof GRAPH_FORMAT;
+  /** What the graph computes, e.g. `user_tower`, `prerank`. */
+  name: string;
+  nodes: GraphNode[];
+  /** Id of the node whose value is the output. */
+  output: string;
+  outDim: number;
+}
+
+/** A weight as the interpreter needs it: row-major values and a shape ([rows, cols] or [n]). */
+export interface GraphWeight {
+  data: Float32Array;
+  shape: readonly number[];
+}
+
+export type WeightLookup = (name: string) => GraphWeight | undefined;
+
+/** The fields a graph reads from a batch, by batch column family. */
+export interface GraphInputs {
+  cat: string[];
+  seq: string[];
+  num: string[];
+}
+
+interface Step {
+  node: GraphNode;
+  width: number;
+  /** Indices into the value list for the node's operands. */
+  args: number[];
+  w?: GraphWeight;
+  b?: GraphWeight;
+}
+
+const ACTIVATIONS = new Set(['relu', 'tanh', 'sigmoid', 'l2norm']);
+
+function fail(graph: string, node: GraphNode | string, msg: string): Error {
+  const id = typeof node === 'string' ? node : `node '${node.id}' (${node.op})`;
+  return new Error(`graph '${graph}': ${id}: ${msg}`);
+}
+
+/**
+ * A compiled graph: validated once, then `run(batch)` many times. Intermediate buffers are kept and
+ * grown to the largest batch seen, so steady-state serving allocates only the returned output.
+ * `run` is synchronous, so reusing the buffers across concurrent requests of one event loop is safe.
+ */
+export class CompiledGraph {
+  readonly name: string;
+  readonly outDim: number;
+  readonly inputs: GraphInputs;
+  private readonly steps: Step[];
+  private readonly outIndex: number;
+  private buffers: Float32Array[] = [];
+  private capacity = 0;
+
+  constructor(desc: GraphDesc, weights: WeightLookup) {
+    if (desc.format !== GRAPH_FORMAT) {
+      throw new Error(`graph '${desc.name}': format '${String(desc.format)}', expected '${GRAPH_FORMAT}'`);
+    }
+    this.name = desc.name;
+    const index = new Map<string, number>();
+    const steps: Step[] = [];
+    const inputs: GraphInputs = { cat: [], seq: [], num: [] };
+    const ref = (node: GraphNode, id: string): number => {
+      const i = index.get(id);
+      if (i === undefined) throw fail(desc.name, node, `operand '${id}' is not an earlier node`);
+      return i;
+    };
+    const weight = (node: GraphNode, name: string): GraphWeight => {
+      const w = weights(name);
+      if (w === undefined) throw fail(desc.name, node, `weight '${name}' is missing from the weights file`);
+      return w;
+    };
+    for (const node of desc.nodes) {
+      if (typeof node.id !== 'string' || node.id === '') throw fail(desc.name, String(node.id), 'needs an id');
+      if (index.has(node.id)) throw fail(desc.name, node, 'duplicate node id');
+      let step: Step;
+      switch (node.op) {
+        case 'embed': {
+          const t = weight(node, node.table);
+          if (t.shape.length !== 2) throw fail(desc.name, node, `table '${node.table}' must be 2-D`);
+          step = { node, width: t.shape[1]!, args: [], w: t };
+          (node.kind === 'categorical' ? inputs.cat : inputs.seq).push(node.field);
+          break;
+        }
+        case 'numeric':
+          if (node.fields.length === 0) throw fail(desc.name, node, 'needs at least one field');
+          step = { node, width: node.fields.length, args: [] };
+          inputs.num.push(...node.fields);
+          break;
+        case 'concat': {
+          const args = node.inputs.map((id) => ref(node, id));
+          step = { node, width: args.reduce((s, a) => s + steps[a]!.width, 0), args };
+          break;
+        }
+        case 'linear': {
+          const a = ref(node, node.input);
+          const w = weight(node, node.weight);
+          if (w.shape.length !== 2 || w.shape[0] !== steps[a]!.width) {
+            throw fail(
+              desc.name,
+              node,
+              `weight '${node.weight}' has shape [${w.shape.join(', ')}], expected [${steps[a]!.width}, out]`,
+            );
+          }
+          const out = w.shape[1]!;
+          let b: GraphWeight | undefined;
+          if (node.bias !== undefined) {
+            b = weight(node, node.bias);
+            if (b.data.length !== out)
+              throw fail(desc.name, node, `bias '${node.bias}' has ${b.data.length} values, expected ${out}`);
+          }
+          step = { node, width: out, args: [a], w, ...(b ? { b } : {}) };
+          break;
+        }
+        case 'scale':
+          if (!Number.isFinite(node.factor)) throw fail(desc.name, node, `factor must be finite, got ${node.factor}`);
+          step = { node, width: steps[ref(node, node.input)]!.width, args: [ref(node, node.input)] };
+          break;
+        case 'mul':
+        case 'add':
+        case 'dot': {
+          const a = ref(node, node.a);
+          const b = ref(node, node.b);
+          if (steps[a]!.width !== steps[b]!.width) {
+            throw fail(desc.name, node, `operand widths differ (${steps[a]!.width} vs ${steps[b]!.width})`);
+          }
+          step = { node, width: node.op === 'dot' ? 1 : steps[a]!.width, args: [a, b] };
+          break;
+        }
+        default: {
+          const n = node as { op: string; input?: string; id: string };
+          if (!ACTIVATIONS.has(n.op)) throw fail(desc.name, n.id, `unknown op '${n.op}'`);
+          const a = ref(node, n.input ?? '');
+          step = { node, width: steps[a]!.width, args: [a] };
+        }
+      }
+      index.set(node.id, steps.length);
+      steps.push(step);
+    }
+    const out = index.get(desc.output);
+    if (out === undefined) throw fail(desc.name, 'output', `'${desc.output}' is not a node`);
+    if (steps[out]!.width !== desc.outDim) {
+      throw fail(desc.name, 'output', `width ${steps[out]!.width} differs from the declared outDim ${desc.outDim}`);
+    }
+    this.steps = steps;
+    this.outIndex = out;
+    this.outDim = desc.outDim;
+    this.inputs = inputs;
+  }
+
+  private ensure(B: number): void {
+    if (B <= this.capacity) return;
+    const cap = Math.max(B, this.capacity * 2);
+    this.buffers = this.steps.map((s) => new Float32Array(cap * s.width));
+    this.capacity = cap;
+  }
+
+  /** Runs the graph on the first `batch.size` rows; returns a fresh `[B, outDim]` array. */
+  run(batch: Batch): Float32Array {
+    const B = batch.size;
+    this.ensure(B);
+    const k = getKernels();
+    for (let si = 0; si < this.steps.length; si++) {
+      const s = this.steps[si]!;
+      const out = this.buffers[si]!.subarray(0, B * s.width);
+      const node = s.node;
+      const arg = (j: number) => this.buffers[s.args[j]!]!.subarray(0, B * this.steps[s.args[j]!]!.width);
+      switch (node.op) {
+        case 'embed': {
+          let ids: Int32Array;
+          let bagLen = 1;
+          if (node.kind === 'categorical') {
+            const col = batch.cat[node.field];
+            if (col === undefined) throw fail(this.name, node, `the batch has no categorical column '${node.field}'`);
+            ids = col;
+          } else {
+            const col = batch.seq[node.field];
+            if (col === undefined) throw fail(this.name, node, `the batch has no list column '${node.field}'`);
+            ids = col.ids;
+            bagLen = col.maxLen;
+          }
+          const rows = s.w!.shape[0]!;
+          const n = B * bagLen;
+          // An id past the table would read another row's memory silently: refuse it by name.
+          for (let i = 0; i < n; i++) {
+            if (ids[i]! >= rows)
+              throw fail(this.name, node, `id ${ids[i]} of field '${node.field}' is outside table '${node.table}' (${rows} rows)`);
+          }
+          k.gatherPool(s.w!.data, s.width, ids, B, bagLen, node.pooling === 'mean' ? 1 : 0, out);
+          break;
+        }
+        case 'numeric':
+          node.fields.forEach((f, j) => {
+            const col = batch.num[f];
+            if (col === undefined) throw fail(this.name, node, `the batch has no numeric column '${f}'`);
+            for (let r = 0; r < B; r++) out[r * s.width + j] = col[r]!;
+          });
+          break;
+        case 'concat': {
+          let off = 0;
+          for (let j = 0; j < s.args.length; j++) {
+            const w = this.steps[s.args[j]!]!.width;
+            const src = arg(j);
+            for (let r = 0; r < B; r++) out.set(src.subarray(r * w, r * w + w), r * s.width + off);
+            off += w;
+          }
+          break;
+        }
+        case 'linear': {
+          const inW = this.steps[s.args[0]!]!.width;
+          // Bias first, then C = x·W + C: the engine's order, so scores match it bit for bit.
+          if (s.b) for (let r = 0; r < B; r++) out.set(s.b.data, r * s.width);
+          k.sgemm(false, false, B, s.width, inW, 1, arg(0), s.w!.data, s.b ? 1 : 0, out);
+          break;
+        }
+        case 'relu': {
+          const a = arg(0);
+          for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? a[i]! : 0;
+          break;
+        }
+        case 'tanh': {
+          const a = arg(0);
+          for (let i = 0; i < out.length; i++) out[i] = Math.tanh(a[i]!);
+          break;
+        }
+        case 'sigmoid': {
+          const a = arg(0);
+          for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-a[i]!));
+          break;
+        }
+        case 'l2norm': {
+          // The engine's l2Normalize: x / max(|x|, 1e-12), same operation order.
+          const a = arg(0);
+          const w = s.width;
+          for (let r = 0; r < B; r++) {
+            let ss = 0;
+            for (let c = 0; c < w; c++) ss += a[r * w + c]! * a[r * w + c]!;
+            const inv = 1 / Math.max(Math.sqrt(ss), 1e-12);
+            for (let c = 0; c < w; c++) out[r * w + c] = a[r * w + c]! * inv;
+          }
+          break;
+        }
+        case 'scale': {
+          const a = arg(0);
+          for (let i = 0; i < out.length; i++) out[i] = a[i]! * node.factor;
+          break;
+        }
+        case 'mul': {
+          const a = arg(0);
+          const b = arg(1);
+          for (let i = 0; i < out.length; i++) out[i] = a[i]! * b[i]!;
+          break;
+        }
+        case 'add': {
+          const a = arg(0);
+          const b = arg(1);
+          for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
+          break;
+        }
+        case 'dot': {
+          const a = arg(0);
+          const b = arg(1);
+          const w = this.steps[s.args[0]!]!.width;
+          for (let r = 0; r < B; r++) {
+            let d = 0;
+            for (let c = 0; c < w; c++) d += a[r * w + c]! * b[r * w + c]!;
+            out[r] = d;
+          }
+          break;
+        }
+      }
+    }
+    return this.buffers[this.outIndex]!.slice(0, B * this.outDim);
+  }
+}

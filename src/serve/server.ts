@@ -1,0 +1,266 @@
+/**
+ * The HTTP service (fastify): POST /recommend runs the cascade of ./cascade.ts on a loaded export;
+ * GET /health, GET /metrics (Prometheus text), POST /admin/reload {dir} (and SIGHUP, wired by the
+ * CLI) for hot reload.
+ *
+ * Hot reload is an atomic swap of one reference: the new export and its index are loaded completely
+ * first (a failure leaves the old one serving and answers the reload with the error); requests that
+ * started before the swap finish on the state they captured. Loading is synchronous, so requests
+ * arriving meanwhile wait in the socket queue rather than fail.
+ *
+ * Paths: every export directory is resolved against the configured export root and, after
+ * following symlinks, must lie inside it; anything else is refused with 403 before a file is read.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import { ExactIndex, HnswIndex, INDEX_FILE, type VectorIndex } from './annIndex.js';
+import { loadExport, type ServingBundle } from './bundle.js';
+import { runCascade, checkSizes } from './cascade.js';
+import { MetricsRegistry } from './promMetrics.js';
+
+export interface ServingState {
+  dir: string;
+  bundle: ServingBundle;
+  index: VectorIndex;
+  indexKind: 'hnsw' | 'exact';
+  loadedAt: string;
+}
+
+export type IndexChoice = 'auto' | 'hnsw' | 'exact';
+
+/** Loads an export and its index: the saved HNSW index when present ('auto'), else exact search. */
+export function loadServingState(dir: string, index: IndexChoice = 'auto'): ServingState {
+  const bundle = loadExport(dir);
+  const m = bundle.manifest;
+  const saved = existsSync(resolve(dir, INDEX_FILE));
+  if (index === 'hnsw' && !saved) throw new Error(`${dir}: no saved HNSW index (run \`kdrec index build --export ${dir}\`)`);
+  const useHnsw = index === 'hnsw' || (index === 'auto' && saved);
+  return {
+    dir,
+    bundle,
+    index: useHnsw ? HnswIndex.load(dir, m) : new ExactIndex(m.dim, bundle.itemVectors, 2000),
+    indexKind: useHnsw ? 'hnsw' : 'exact',
+    loadedAt: new Date().toISOString(),
+  };
+}
+
+export class PathError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** `dir` resolved inside `root` (symlinks followed); throws a 403/404 PathError otherwise. */
+export function resolveInsideRoot(root: string, dir: string): string {
+  const realRoot = realpathSync(root);
+  const target = resolve(realRoot, dir);
+  const inside = (p: string) => {
+    const rel = relative(realRoot, p);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  if (!inside(target)) throw new PathError(`'${dir}' is outside the export root ${realRoot}`, 403);
+  if (!existsSync(target)) throw new PathError(`export directory '${dir}' does not exist under ${realRoot}`, 404);
+  const real = realpathSync(target);
+  if (!inside(real)) throw new PathError(`'${dir}' resolves (through a link) outside the export root ${realRoot}`, 403);
+  return real;
+}
+
+export interface ServerOptions {
+  /** Every export the server loads must lie under this directory. */
+  exportRoot: string;
+  /** The export to serve first (relative to the root, or absolute inside it). */
+  exportDir: string;
+  index?: IndexChoice;
+  /** Largest accepted request body in bytes (default 64 KiB). */
+  bodyLimit?: number;
+  /** Cascade sizes (defaults N=500, M=100, K=10). */
+  n?: number;
+  m?: number;
+  k?: number;
+  logger?: boolean;
+}
+
+export interface Service {
+  app: FastifyInstance;
+  state(): ServingState;
+  /** Loads `dir` (default: the current one again) and swaps it in; throws on failure, old state kept. */
+  reload(dir?: string): ServingState;
+  metrics: MetricsRegistry;
+}
+
+const featureValue = {
+  anyOf: [
+    { type: 'string', maxLength: 256 },
+    { type: 'number' },
+    { type: 'array', maxItems: 1000, items: { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }] } },
+  ],
+};
+
+const recommendBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    user_id: { type: 'string', minLength: 1, maxLength: 256 },
+    features: { type: 'object', maxProperties: 100, additionalProperties: featureValue },
+    recent: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 256 } },
+    k: { type: 'integer', minimum: 1, maximum: 1000 },
+    n: { type: 'integer', minimum: 1, maximum: 5000 },
+    m: { type: 'integer', minimum: 1, maximum: 5000 },
+  },
+} as const;
+
+interface RecommendBody {
+  user_id?: string;
+  features?: Record<string, string | number | (string | number)[]>;
+  recent?: string[];
+  k?: number;
+  n?: number;
+  m?: number;
+}
+
+function badRequest(message: string): Error & { statusCode: number } {
+  return Object.assign(new Error(message), { statusCode: 400 });
+}
+
+export async function buildService(opts: ServerOptions): Promise<Service> {
+  const root = realpathSync(opts.exportRoot);
+  const indexChoice = opts.index ?? 'auto';
+  let current = loadServingState(resolveInsideRoot(root, opts.exportDir), indexChoice);
+  const defaults = { n: opts.n ?? 500, m: opts.m ?? 100, k: opts.k ?? 10 };
+  checkSizes(defaults);
+
+  const metrics = new MetricsRegistry();
+  const requests = metrics.counter('kdrec_http_requests_total', 'HTTP requests by route and status code.');
+  const latency = metrics.histogram('kdrec_http_request_duration_seconds', 'HTTP request latency by route.');
+  const stageLatency = metrics.histogram('kdrec_cascade_stage_duration_seconds', 'Cascade stage latency (recall, prerank, rank, encode).');
+  const coldStarts = metrics.counter('kdrec_cold_start_requests_total', 'Recommendations for users unknown to the export (OOV user row).');
+  const reloads = metrics.counter('kdrec_reloads_total', 'Export reloads by result.');
+
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 64 * 1024 });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, status: String(reply.statusCode) });
+    latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err: FastifyError, _req, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
+    const message =
+      err.validation !== undefined
+        ? `invalid request body: ${err.message}`
+        : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+          ? `request body exceeds the limit of ${app.initialConfig.bodyLimit} bytes`
+          : err.message;
+    void reply.status(status).send({ statusCode: status, error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message });
+  });
+
+  const reload = (dir?: string): ServingState => {
+    try {
+      const target = dir === undefined ? current.dir : resolveInsideRoot(root, dir);
+      const next = loadServingState(target, indexChoice);
+      current = next; // the swap: one reference assignment
+      reloads.inc({ result: 'ok' });
+      return next;
+    } catch (err) {
+      reloads.inc({ result: 'error' });
+      throw err;
+    }
+  };
+
+  app.get('/health', async () => {
+    const s = current;
+    return {
+      status: 'ok',
+      export: s.dir,
+      exportCreatedAt: s.bundle.manifest.createdAt,
+      items: s.index.size(),
+      index: s.indexKind,
+      prerank: s.bundle.prerank !== null,
+      loadedAt: s.loadedAt,
+    };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', 'text/plain; version=0.0.4');
+    return metrics.render();
+  });
+
+  app.post<{ Body: { dir?: unknown } }>(
+    '/admin/reload',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { dir: { type: 'string', minLength: 1, maxLength: 4096 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const dir = typeof req.body?.dir === 'string' ? req.body.dir : undefined;
+      try {
+        const s = reload(dir);
+        return { status: 'reloaded', export: s.dir, exportCreatedAt: s.bundle.manifest.createdAt, items: s.index.size() };
+      } catch (err) {
+        const status = err instanceof PathError ? err.statusCode : 400;
+        return reply.status(status).send({ statusCode: status, error: 'Reload refused', message: (err as Error).message });
+      }
+    },
+  );
+
+  app.post<{ Body: RecommendBody }>('/recommend', { schema: { body: recommendBody } }, async (req) => {
+    const s = current; // one consistent export for the whole request, even across a swap
+    const b = req.body;
+    const sizes = { n: b.n ?? defaults.n, m: b.m ?? defaults.m, k: b.k ?? defaults.k };
+    if (sizes.k > sizes.m || sizes.m > sizes.n)
+      throw badRequest(`need k <= m <= n, got n=${sizes.n}, m=${sizes.m}, k=${sizes.k}`);
+    const allowed = new Set(s.bundle.requestFields.map((f) => f.name));
+    for (const f of Object.keys(b.features ?? {})) {
+      if (!allowed.has(f))
+        throw badRequest(`features.${f}: not a user or context field of this export (fields: ${[...allowed].join(', ')})`);
+    }
+    const t0 = performance.now();
+    let user;
+    let uvec: Float32Array;
+    try {
+      user = s.bundle.encodeUser({
+        ...(b.user_id !== undefined ? { userId: b.user_id } : {}),
+        ...(b.features !== undefined ? { features: b.features } : {}),
+        ...(b.recent !== undefined ? { recent: b.recent } : {}),
+      });
+      uvec = s.bundle.userVector(user);
+    } catch (err) {
+      throw badRequest((err as Error).message);
+    }
+    const encodeMs = performance.now() - t0;
+    if (user.coldStart) coldStarts.inc();
+    const bundle = s.bundle;
+    const res = runCascade(
+      {
+        recall: (n) => s.index.search(uvec, n),
+        ...(bundle.prerank ? { prerank: (rows: Int32Array) => bundle.prerankScores(user, rows) } : {}),
+      },
+      sizes,
+    );
+    stageLatency.observe({ stage: 'encode' }, encodeMs / 1000);
+    stageLatency.observe({ stage: 'recall' }, res.timings.recall / 1000);
+    if (bundle.prerank) stageLatency.observe({ stage: 'prerank' }, res.timings.prerank / 1000);
+    const num = (x: number) => (Number.isNaN(x) ? null : x);
+    return {
+      items: Array.from(res.items, (row, i) => ({
+        id: bundle.itemIds[row] ?? String(row),
+        scores: { recall: res.recallScores[i]!, prerank: num(res.prerankScores[i]!), rank: num(res.rankScores[i]!) },
+      })),
+      coldStart: user.coldStart,
+      stages: ['recall', ...(bundle.prerank ? ['prerank'] : [])],
+      sizes,
+      export: bundle.manifest.createdAt,
+      timingsMs: { encode: encodeMs, recall: res.timings.recall, prerank: res.timings.prerank },
+    };
+  });
+
+  return { app, state: () => current, reload, metrics };
+}

@@ -1,0 +1,113 @@
+/**
+ * From a config's `dataset` block to the columns a run trains on.
+ *
+ * Which samples train what (issue 3's sample kinds):
+ * - the teacher (mode `teacher`) trains on EXPOSURE samples: what the logging policy showed;
+ * - a student trains on exposures or on RECALL samples (clicks plus random catalogue negatives,
+ *   `dataset.studentSamples`); joint modes feed the same batches to both models;
+ * - in `two-stage`, the student's recall samples get the teacher's logits attached as columns from
+ *   the file `kdrec teacher score` wrote (`dataset.teacherScores`).
+ * Recall samples are drawn with a generator forked from the run seed, per split, so the teacher-score
+ * step and the student run rebuild exactly the same rows.
+ */
+import { existsSync } from 'node:fs';
+import type { ColumnarDataset } from '../data/batch.js';
+import type { LoadedDataset, SplitName } from '../data/dataset.js';
+import { loadDataset, parseDatasetSpec } from '../data/loaders/index.js';
+import { recallSamples } from '../data/samples.js';
+import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
+import { Rng } from '../engine/rng.js';
+import type { ExperimentConfig } from './config.js';
+import { attachTeacherScores } from './teacherScores.js';
+import type { TrainData } from './trainer.js';
+
+export type SampleKind = 'exposure' | 'recall';
+
+/**
+ * Loads the dataset of a config. For `sim:DIR` with a `simulate` block, a missing DIR is first
+ * simulated (so the example configs run on a fresh clone without a separate step).
+ */
+export async function loadConfigDataset(
+  cfg: ExperimentConfig,
+  log?: (msg: string) => void,
+): Promise<LoadedDataset> {
+  const spec = parseDatasetSpec(cfg.dataset.spec);
+  if (spec.kind === 'sim' && spec.path !== undefined && !existsSync(spec.path)) {
+    if (cfg.dataset.simulate === undefined) {
+      throw new Error(
+        `dataset.spec: ${spec.path} does not exist; run \`kdrec simulate --out ${spec.path}\` or add a dataset.simulate block`,
+      );
+    }
+    const s = cfg.dataset.simulate;
+    const opts = {
+      out: spec.path,
+      users: s.users ?? SIMULATE_DEFAULTS.users,
+      items: s.items ?? SIMULATE_DEFAULTS.items,
+      days: s.days ?? SIMULATE_DEFAULTS.days,
+      seed: s.seed ?? SIMULATE_DEFAULTS.seed,
+    };
+    log?.(`simulating ${opts.users} users × ${opts.items} items × ${opts.days} days into ${spec.path}`);
+    await simulate(opts);
+  }
+  return loadDataset(spec);
+}
+
+/** The sample set of one split; recall samples are seeded by (run seed, split). */
+export function samplesOf(
+  ds: LoadedDataset,
+  cfg: ExperimentConfig,
+  kind: SampleKind,
+  split: SplitName,
+): ColumnarDataset {
+  if (kind === 'exposure') return ds.splits[split];
+  return recallSamples(ds, {
+    split,
+    negatives: cfg.dataset.negatives,
+    sampler: cfg.dataset.negativeSampler,
+    rng: new Rng(cfg.seed).fork(`recall-samples-${split}`),
+  });
+}
+
+/** The first `max` rows (the sets are in time order, so this keeps the earliest ones). */
+function head(d: ColumnarDataset, max: number | undefined): ColumnarDataset {
+  if (max === undefined || d.size <= max) return d;
+  return d.select(Int32Array.from({ length: max }, (_, i) => i));
+}
+
+/** Which samples a run of this config trains its models on. */
+export function trainingSampleKind(cfg: ExperimentConfig): SampleKind {
+  if (cfg.mode === 'teacher') return 'exposure';
+  if (cfg.mode === 'two-stage') return 'recall';
+  return cfg.dataset.studentSamples;
+}
+
+export interface PreparedRunData {
+  dataset: LoadedDataset;
+  data: TrainData;
+  samples: SampleKind;
+}
+
+/**
+ * Everything `train` needs for a config. `teacherScores` overrides `dataset.teacherScores` (the
+ * CLI's --teacher-scores).
+ */
+export async function prepareRunData(
+  cfg: ExperimentConfig,
+  opts: { teacherScores?: string; log?: (msg: string) => void; dataset?: LoadedDataset } = {},
+): Promise<PreparedRunData> {
+  const dataset = opts.dataset ?? (await loadConfigDataset(cfg, opts.log));
+  const samples = trainingSampleKind(cfg);
+  const train = head(samplesOf(dataset, cfg, samples, 'train'), cfg.dataset.maxTrainRows);
+  const valid = head(samplesOf(dataset, cfg, samples, 'valid'), cfg.dataset.maxValidRows);
+  if (cfg.mode === 'two-stage') {
+    const file = opts.teacherScores ?? cfg.dataset.teacherScores;
+    if (file === undefined) {
+      throw new Error(
+        'mode two-stage needs the teacher logits: set dataset.teacherScores (or pass --teacher-scores FILE) ' +
+          'to the file written by `kdrec teacher score --run TEACHER_RUN --samples recall --out FILE`',
+      );
+    }
+    attachTeacherScores(file, train);
+  }
+  return { dataset, data: { schema: dataset.schema, train, valid }, samples };
+}

@@ -1,0 +1,215 @@
+/**
+ * The library entry points behind `kdrec train`, `kdrec teacher train` and `kdrec teacher score`:
+ * config → data → models → training loop → run directory; and a finished run → its trained models.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import type { ColumnarDataset } from '../data/batch.js';
+import type { LoadedDataset } from '../data/dataset.js';
+import { parseDatasetSpec } from '../data/loaders/index.js';
+import type { Schema } from '../data/schema.js';
+import { loadCheckpoint } from '../engine/checkpoint.js';
+import { Rng } from '../engine/rng.js';
+import type { ModelContext } from '../models/index.js';
+import type { Model } from '../models/types.js';
+import { type ExperimentConfig, parseConfig } from './config.js';
+import {
+  loadConfigDataset,
+  type PreparedRunData,
+  prepareRunData,
+  type SampleKind,
+  samplesOf,
+} from './data.js';
+import { buildModels } from './models.js';
+import { latestCheckpoint, newRunDir, readRunConfig, runPaths } from './runDir.js';
+import { scoreTeacher, writeTeacherScores } from './teacherScores.js';
+import {
+  type AucFn,
+  buildOptimizers,
+  combinedStore,
+  type EvalRecord,
+  type TrainProgress,
+  type TrainResult,
+  train,
+} from './trainer.js';
+
+export interface RunOptions {
+  /** Run directory; default `<config.outDir>/<config.name>-<UTC timestamp>`. */
+  runDir?: string;
+  /** Write no run directory at all (library use, tests). */
+  noRunDir?: boolean;
+  resume?: boolean;
+  /** The config file, copied into the run directory as written. */
+  configFile?: string;
+  teacherScores?: string;
+  /** An already loaded dataset (the experiment runner loads once for many runs). */
+  dataset?: LoadedDataset;
+  auc?: AucFn;
+  onProgress?: (p: TrainProgress) => void;
+  onEval?: (r: EvalRecord) => void;
+  log?: (msg: string) => void;
+}
+
+export interface RunResult extends TrainResult {
+  prepared: PreparedRunData;
+  runDir: string | null;
+}
+
+/** `kdrec teacher train`: the same config, training only its teacher (on exposures). */
+export function teacherOnly(cfg: ExperimentConfig): ExperimentConfig {
+  if (cfg.teacher === undefined) throw new Error("teacher: the config has no 'teacher' block to train");
+  return parseConfig({ ...cfg, mode: 'teacher', name: `${cfg.name}-teacher`, distill: [], hint: undefined });
+}
+
+/**
+ * The config with its dataset path made absolute, so the copy in the run directory still finds the
+ * data when `kdrec teacher score --run RUN` runs from another working directory.
+ */
+export function withAbsoluteDataset(cfg: ExperimentConfig): ExperimentConfig {
+  const spec = parseDatasetSpec(cfg.dataset.spec);
+  if (spec.path === undefined) return cfg;
+  return { ...cfg, dataset: { ...cfg.dataset, spec: `${spec.kind}:${spec.path}` } };
+}
+
+export async function runFromConfig(cfg: ExperimentConfig, opts: RunOptions = {}): Promise<RunResult> {
+  cfg = withAbsoluteDataset(cfg);
+  const prepared = await prepareRunData(cfg, {
+    teacherScores: opts.teacherScores,
+    log: opts.log,
+    dataset: opts.dataset,
+  });
+  const models = buildModels(cfg, prepared.dataset.schema, new Rng(cfg.seed).fork('models'), {
+    labels: prepared.dataset.labels,
+  });
+  const runDir = opts.noRunDir ? null : (opts.runDir ?? newRunDir(cfg.outDir, cfg.name));
+  const configSource =
+    opts.configFile !== undefined
+      ? { text: readFileSync(opts.configFile, 'utf8'), ext: extname(opts.configFile) }
+      : undefined;
+  const res = train({
+    config: cfg,
+    data: prepared.data,
+    models: { teacher: models.teacher, student: models.student },
+    ...(runDir !== null ? { runDir } : {}),
+    ...(configSource !== undefined ? { configSource } : {}),
+    resume: opts.resume ?? false,
+    ...(opts.auc !== undefined ? { auc: opts.auc } : {}),
+    ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
+    ...(opts.onEval !== undefined ? { onEval: opts.onEval } : {}),
+  });
+  return { ...res, prepared, runDir };
+}
+
+export interface LoadedRun {
+  config: ExperimentConfig;
+  teacher: Model | null;
+  student: Model | null;
+  /** The checkpoint the weights came from. */
+  checkpoint: string;
+}
+
+/**
+ * Rebuilds a finished run's models and loads its selected weights (`best.safetensors`, else the
+ * latest checkpoint). The schema must be the one the run trained with (same dataset and split):
+ * a mismatch in any table or layer shape is refused by the checkpoint loader, naming the tensor.
+ */
+export function loadRun(runDir: string, schema: Schema, ctx: ModelContext = {}): LoadedRun {
+  const config = parseConfig(readRunConfig(runDir), join(runDir, 'config.json'));
+  const models = buildModels(config, schema, new Rng(config.seed).fork('models'), ctx);
+  const paths = runPaths(runDir);
+  const best = join(runDir, 'best.safetensors');
+  const ckpt = existsSync(best) ? best : latestCheckpoint(paths)?.path;
+  if (ckpt === undefined) throw new Error(`${runDir}: no best.safetensors and no checkpoint to load`);
+  // The checkpoint holds what the run trained: in mode teacher only the teacher, and so on.
+  const trained = [
+    config.mode === 'student' || config.mode === 'two-stage' ? null : models.teacher,
+    config.mode === 'teacher' ? null : models.student,
+  ];
+  const store = combinedStore(trained);
+  // A resumable checkpoint also holds optimiser state, which the loader insists on matching.
+  if (ckpt === best) loadCheckpoint(ckpt, store);
+  else loadCheckpoint(ckpt, store, buildOptimizers(store, config.optimizer));
+  return {
+    config,
+    teacher: trained[0] ?? null,
+    student: trained[1] ?? null,
+    checkpoint: ckpt,
+  };
+}
+
+function requireKey(k: Int32Array | undefined, name: string): Int32Array {
+  if (k === undefined) throw new Error(`teacher score: the validation samples carry no ${name}`);
+  return k;
+}
+
+export interface TeacherScoreResult {
+  /** Rows scored (the training split's samples, which the student run will rebuild). */
+  rows: number;
+  columns: string[];
+  /** Teacher logits (main output) and labels on the VALIDATION split's samples, for diagnostics. */
+  diagnostic: {
+    logits: Float32Array;
+    labels: Float32Array;
+    isRandomNegative: Uint8Array;
+    userKey: Int32Array;
+    itemKey: Int32Array;
+    output: string;
+    label: string;
+  };
+  samples: SampleKind;
+}
+
+/**
+ * `kdrec teacher score`: scores the student's sample set of the training split with the run's
+ * teacher and writes the logits file; also scores the validation split's samples so the caller can
+ * report the teacher's AUC and calibration on random negatives it never saw as exposures.
+ */
+export async function teacherScoreRun(
+  runDir: string,
+  opts: { samples: SampleKind; out: string; dataset?: LoadedDataset; log?: (msg: string) => void },
+): Promise<TeacherScoreResult> {
+  const raw = parseConfig(readRunConfig(runDir), join(runDir, 'config.json'));
+  const dataset = opts.dataset ?? (await loadConfigDataset(raw, opts.log));
+  const run = loadRun(runDir, dataset.schema, { labels: dataset.labels });
+  if (run.teacher === null)
+    throw new Error(`${runDir}: mode '${run.config.mode}' has no trained teacher to score with`);
+  const cfg = run.config;
+  const limit = (d: ColumnarDataset, max: number | undefined) =>
+    max === undefined || d.size <= max ? d : d.select(Int32Array.from({ length: max }, (_, i) => i));
+  const trainSamples = limit(samplesOf(dataset, cfg, opts.samples, 'train'), cfg.dataset.maxTrainRows);
+  const logits = scoreTeacher(run.teacher, trainSamples);
+  writeTeacherScores(opts.out, trainSamples, logits, {
+    teacher_run: runDir,
+    samples: opts.samples,
+    dataset: cfg.dataset.spec,
+    seed: String(cfg.seed),
+    negatives: String(cfg.dataset.negatives),
+  });
+  const validSamples = limit(samplesOf(dataset, cfg, opts.samples, 'valid'), cfg.dataset.maxValidRows);
+  const main = Object.keys(run.teacher.supervised)[0] ?? run.teacher.outputNames[0]!;
+  const label = run.teacher.supervised[main] ?? dataset.labels.click;
+  const vLogits = scoreTeacher(run.teacher, validSamples)[main]!;
+  const labels = validSamples.columns.labels[label];
+  if (labels === undefined) throw new Error(`validation samples have no label '${label}'`);
+  // In recall samples each positive row is followed by its negatives; negatives carry label 0 for
+  // every label and were drawn from the catalogue, not from the log.
+  const isRandomNegative = new Uint8Array(validSamples.size);
+  if (opts.samples === 'recall') {
+    const click = validSamples.columns.labels[dataset.labels.click]!;
+    for (let i = 0; i < click.length; i++) isRandomNegative[i] = click[i] === 0 ? 1 : 0;
+  }
+  return {
+    rows: trainSamples.size,
+    columns: Object.keys(logits).map((o) => `teacher_${o}`),
+    diagnostic: {
+      logits: vLogits,
+      labels,
+      isRandomNegative,
+      userKey: requireKey(validSamples.columns.userKey, 'userKey'),
+      itemKey: requireKey(validSamples.columns.itemKey, 'itemKey'),
+      output: main,
+      label,
+    },
+    samples: opts.samples,
+  };
+}

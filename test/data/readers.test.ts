@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DuckDb } from '../../src/data/readers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kdrec-readers-'));
+const write = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const cols = { id: 'INTEGER', score: 'DOUBLE', name: 'VARCHAR' } as const;
+
+test('reads CSV, TSV, JSON Lines and Parquet into typed columns chunk by chunk', async () => {
+  const db = await DuckDb.open();
+  try {
+    const csv = write('a.csv', 'id,score,name,unused\n1,0.5,x,q\n2,1.5,y,q\n3,2.5,z,q\n');
+    const tsv = write('a.tsv', 'id\tscore\tname\n1\t0.5\tx\n2\t1.5\ty\n3\t2.5\tz\n');
+    const jsonl = write(
+      'a.jsonl',
+      '{"id":1,"score":0.5,"name":"x"}\n{"id":2,"score":1.5,"name":"y"}\n{"id":3,"score":2.5,"name":"z"}\n',
+    );
+    const pq = join(dir, 'a.parquet');
+    await db.run(
+      `COPY (SELECT * FROM (VALUES (1, 0.5, 'x'), (2, 1.5, 'y'), (3, 2.5, 'z')) t(id, score, name)) TO '${pq}' (FORMAT parquet)`,
+    );
+    for (const path of [csv, tsv, jsonl, pq]) {
+      const rep = await db.readTable('t', { path, columns: { ...cols } });
+      assert.equal(rep.rows, 3, path);
+      const id = new Int32Array(3);
+      const score = new Float32Array(3);
+      const names: string[] = [];
+      const n = await db.fetchColumns('SELECT id, score, name FROM t ORDER BY _line', [
+        { kind: 'number', out: id },
+        { kind: 'number', out: score },
+        { kind: 'string', onString: (r, v) => (names[r] = v ?? '') },
+      ]);
+      assert.equal(n, 3);
+      assert.deepEqual([...id], [1, 2, 3], path);
+      assert.deepEqual([...score], [0.5, 1.5, 2.5], path);
+      assert.deepEqual(names, ['x', 'y', 'z'], path);
+    }
+  } finally {
+    db.close();
+  }
+});
+
+test('a malformed CSV row is an error naming file, line, column and the expected type', async () => {
+  const db = await DuckDb.open();
+  try {
+    const p = write('bad.csv', 'id,score,name\n1,0.5,x\n2,abc,y\n3,2.5,z\n');
+    await assert.rejects(db.readTable('t', { path: p, columns: { ...cols } }), (e: Error) => {
+      assert.match(e.message, /bad\.csv:3: line 3, column 'score'/);
+      assert.match(e.message, /expected DOUBLE/);
+      return true;
+    });
+  } finally {
+    db.close();
+  }
+});
+
+test('NaN and a missing numeric value are errors naming the field and line', async () => {
+  const db = await DuckDb.open();
+  try {
+    const p = write('nan.csv', 'id,score,name\n1,0.5,x\n2,nan,y\n');
+    await assert.rejects(
+      db.readTable('t', { path: p, columns: { ...cols } }),
+      /nan\.csv:3: line 3, column 'score': NaN is not a finite number/,
+    );
+    const q = write('empty.csv', 'id,score,name\n1,,x\n2,1,y\n');
+    await assert.rejects(
+      db.readTable('t', { path: q, columns: { ...cols } }),
+      /empty\.csv:2: line 2, column 'score': missing value \(expected DOUBLE\)/,
+    );
+  } finally {
+    db.close();
+  }
+});
+
+test('a missing column names it and lists the columns present', async () => {
+  const db = await DuckDb.open();
+  try {
+    const p = write('miss.csv', 'id,name\n1,x\n');
+    await assert.rejects(
+      db.readTable('t', { path: p, columns: { ...cols } }),
+      /missing column 'score'; columns present: id, name/,
+    );
+    const j = write('miss.jsonl', '{"id":1,"name":"x"}\n');
+    await assert.rejects(
+      db.readTable('t', { path: j, columns: { ...cols } }),
+      /missing column 'score'; columns present: id, name/,
+    );
+  } finally {
+    db.close();
+  }
+});
+
+test('skipBadRows drops and counts bad rows and keeps true line numbers for later rows', async () => {
+  const db = await DuckDb.open();
+  try {
+    const p = write('skip.csv', 'id,score,name\n1,0.5,x\n2,abc,y\n3,1\n4,nan,w\n5,2.5,z\n');
+    const rep = await db.readTable('t', { path: p, columns: { ...cols } }, { skipBadRows: true });
+    assert.equal(rep.rows, 2);
+    assert.equal(rep.skipped, 3);
+    assert.deepEqual(
+      rep.problems.map((x) => x.line),
+      [3, 4, 5],
+    );
+    const lines = await db.rows('SELECT id, _line::INTEGER FROM t ORDER BY _line');
+    assert.deepEqual(lines, [
+      [1, 2],
+      [5, 6],
+    ]);
+    const j = write(
+      'skip.jsonl',
+      '{"id":1,"score":0.5,"name":"x"}\n{"id":"two","score":1,"name":"y"}\n{"id":3,"score":1,"name":"z"}\n',
+    );
+    await assert.rejects(
+      db.readTable('t', { path: j, columns: { ...cols } }),
+      /skip\.jsonl:2: line 2, column 'id': value 'two' is not INTEGER/,
+    );
+    const rj = await db.readTable('t', { path: j, columns: { ...cols } }, { skipBadRows: true });
+    assert.equal(rj.rows, 2);
+    assert.equal(rj.skipped, 1);
+  } finally {
+    db.close();
+  }
+});

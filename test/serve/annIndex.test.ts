@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { topK } from '../../src/eval/metrics/topk.js';
+import { ExactIndex, HnswIndex, metricFor } from '../../src/serve/annIndex.js';
+import { readManifest } from '../../src/serve/bundle.js';
+import { evaluateIndex, syntheticVectors } from '../../src/serve/indexEval.js';
+import { tinyExport } from './fixture.js';
+
+const D = 16;
+
+function allScores(v: Float32Array, q: Float32Array): Float32Array {
+  const n = v.length / D;
+  const s = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let j = 0; j < D; j++) d += v[i * D + j]! * q[j]!;
+    s[i] = d;
+  }
+  return s;
+}
+
+describe('exact index', () => {
+  const v = syntheticVectors(3000, D, 1);
+  const q = syntheticVectors(1, D, 2);
+
+  test('returns the full-sort top-K with model scores', () => {
+    const idx = new ExactIndex(D, v, 100);
+    const got = idx.search(q, 50);
+    const want = topK(allScores(v, q), 50);
+    assert.deepEqual([...got.keys], [...want]);
+    const s = allScores(v, q);
+    got.keys.forEach((k, i) => assert.ok(Math.abs(got.scores[i]! - s[k]!) < 1e-4));
+  });
+
+  test('remove and add take effect without a rebuild', () => {
+    const idx = new ExactIndex(D, new Float32Array(v), 100);
+    const best = idx.search(q, 1).keys[0]!;
+    idx.remove(Int32Array.of(best));
+    assert.notEqual(idx.search(q, 1).keys[0], best);
+    assert.equal(idx.size(), 2999);
+    // A new item beyond the catalogue, pointing along the query: it must come first.
+    idx.add(Int32Array.of(5000), q.map((x) => x * 100));
+    assert.equal(idx.search(q, 1).keys[0], 5000);
+    assert.equal(idx.size(), 3000);
+  });
+});
+
+describe('HNSW index', () => {
+  test('the metric follows the score function; L2 for a dot model is refused', () => {
+    assert.equal(metricFor('dot'), 'ip');
+    assert.equal(metricFor('cosine'), 'cos');
+    assert.throws(() => metricFor('dot', 'l2sq'), /refusing a 'l2sq' index for a model trained with score function 'dot'/);
+    assert.throws(() => new HnswIndex(D, new Float32Array(D), 'dot', { metric: 'cos' }), /refusing a 'cos' index/);
+  });
+
+  test('recall@100 against exact search is high on a small catalogue', () => {
+    const r = evaluateIndex(syntheticVectors(2000, D, 3), D, syntheticVectors(50, D, 4), {
+      scoreFn: 'dot',
+      efs: [256],
+    });
+    const row = r.rows.find((x) => x.ef === 256)!;
+    assert.ok(row.recallAt100 >= 0.95, `recall@100 ${row.recallAt100}`);
+    assert.ok(row.qps > 0);
+    // A smaller ef can only explore less of the graph.
+    assert.ok(r.rows[0]!.ef <= row.ef);
+  });
+
+  test('incremental add and remove without a rebuild', () => {
+    const v = syntheticVectors(500, D, 5);
+    const q = syntheticVectors(1, D, 6);
+    const idx = new HnswIndex(D, new Float32Array(v), 'dot', { expansionSearch: 200 });
+    const best = idx.search(q, 5).keys[0]!;
+    idx.remove(Int32Array.of(best));
+    assert.ok(!idx.search(q, 20).keys.includes(best));
+    assert.equal(idx.size(), 499);
+    idx.add(Int32Array.of(900), q.map((x) => x * 100));
+    const r = idx.search(q, 3);
+    assert.equal(r.keys[0], 900);
+    assert.ok(Math.abs(r.scores[0]! - allScores(q.map((x) => x * 100), q)[0]!) < 1e-2);
+    // Re-adding an existing key replaces its vector.
+    idx.add(Int32Array.of(900), q.map((x) => -x));
+    assert.notEqual(idx.search(q, 3).keys[0], 900);
+  });
+
+  test('saved next to the manifest; load checks export identity and version', () => {
+    const ex = tinyExport({ scoreFn: 'cosine' });
+    const m = readManifest(ex.dir);
+    const idx = new HnswIndex(m.dim, syntheticVectors(ex.items.size, m.dim, 7, true), 'cosine');
+    idx.remove(Int32Array.of(3));
+    idx.save(ex.dir, m);
+    const back = HnswIndex.load(ex.dir, m);
+    assert.equal(back.size(), ex.items.size - 1);
+    assert.equal(back.metric, 'cos');
+    const meta = join(ex.dir, 'index.json');
+    const j = JSON.parse(readFileSync(meta, 'utf8'));
+    writeFileSync(meta, JSON.stringify({ ...j, exportFormatVersion: 7 }));
+    assert.throws(() => HnswIndex.load(ex.dir, m), /export format version 7/);
+    writeFileSync(meta, JSON.stringify({ ...j, exportCreatedAt: 'yesterday' }));
+    assert.throws(() => HnswIndex.load(ex.dir, m), /built for the export of yesterday/);
+  });
+});
