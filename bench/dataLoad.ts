@@ -10,6 +10,8 @@
  * --threads caps DuckDB's worker threads (default one per core).
  *
  *   npx tsx bench/dataLoad.ts [--rows 1000000] [--runs 3] [--threads N]
+ *   npx tsx bench/dataLoad.ts --dataset movielens-100k:../shared/data/movielens-100k [--runs 3]
+ * (with --dataset: only step 3, on that dataset)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,24 @@ const items = Math.max(10, Math.round(rows / 50));
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+const specArg = process.argv.indexOf('--dataset');
+if (specArg >= 0) {
+  const spec = process.argv[specArg + 1];
+  if (!spec) throw new Error('--dataset needs KIND:PATH');
+  const ms: number[] = [];
+  let rowsLoaded = 0;
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    const ds = await loadDataset(spec, threads ? { duckdbThreads: threads } : {});
+    ms.push(performance.now() - t);
+    rowsLoaded = ds.stats.rows;
+  }
+  process.stdout.write(
+    `${JSON.stringify({ dataset: spec, rows: rowsLoaded, runs, loadDatasetMs: Math.round(median(ms)), peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  );
+  process.exit(0);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'kdrec-bench-data-'));

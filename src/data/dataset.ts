@@ -688,8 +688,8 @@ export async function buildDataset(
   };
 }
 
-/** Train-split statistics of a numeric column; refuses values a normalisation cannot take. */
-function fitNumeric(vals: Float32Array, split: Uint8Array, f: Field): NumericStats {
+/** Train-split (split[i] === 0) statistics of a numeric column; refuses values a normalisation cannot take. */
+export function fitNumeric(vals: Float32Array, split: Uint8Array, f: Field): NumericStats {
   let cnt = 0;
   let sum = 0;
   let sq = 0;

@@ -31,6 +31,9 @@ export interface DatasetSummary {
   labelRates: Record<SplitName, Record<string, number>>;
   groups: Record<FieldGroup, FieldSummary[]>;
   skippedRows: number;
+  /** Distinct users in the test split, and how many of them have no train event (cold start). */
+  testUsers: number;
+  coldTestUsers: number;
   fingerprint: string;
 }
 
@@ -66,6 +69,19 @@ export function summarizeDataset(ds: LoadedDataset): DatasetSummary {
     groups[f.group!].push(s);
   }
   const sp = ds.splitSpec;
+  const inTrain = new Uint8Array(ds.stats.users);
+  const inTest = new Uint8Array(ds.stats.users);
+  for (let i = 0; i < ev.size; i++) {
+    if (ds.split[i] === 0) inTrain[ev.userKey![i]!] = 1;
+    else if (ds.split[i] === 2) inTest[ev.userKey![i]!] = 1;
+  }
+  let testUsers = 0;
+  let coldTestUsers = 0;
+  for (let u = 0; u < inTest.length; u++) {
+    if (!inTest[u]) continue;
+    testUsers++;
+    if (!inTrain[u]) coldTestUsers++;
+  }
   return {
     name: ds.name,
     rows: ds.stats.rows,
@@ -77,6 +93,8 @@ export function summarizeDataset(ds: LoadedDataset): DatasetSummary {
     labelRates: ds.stats.labelRates,
     groups,
     skippedRows: ds.stats.reads.reduce((a, r) => a + r.skipped, 0),
+    testUsers,
+    coldTestUsers,
     fingerprint: ds.fingerprint.sha256,
   };
 }
@@ -97,6 +115,7 @@ export function formatSummary(s: DatasetSummary): string {
   out.push(
     `split     ${s.split}: train ${s.splitRows.train}, valid ${s.splitRows.valid}, test ${s.splitRows.test}`,
   );
+  out.push(`test users ${s.testUsers}, of which ${s.coldTestUsers} have no train event (cold start)`);
   const labels = Object.keys(s.labelRates.train);
   out.push('labels    (mean per split: train / valid / test)');
   for (const l of labels) {
@@ -110,7 +129,7 @@ export function formatSummary(s: DatasetSummary): string {
     for (const f of fs) {
       if (f.kind === 'numeric') {
         out.push(
-          `  ${f.name.padEnd(24)} numeric      normalize ${f.normalize}, train mean ${fmt(f.mean)} std ${fmt(f.std)}`,
+          `  ${f.name.padEnd(24)} numeric      normalize ${f.normalize}, raw train mean ${fmt(f.mean)} std ${fmt(f.std)}`,
         );
       } else {
         out.push(

@@ -116,7 +116,7 @@ function findSorted(a: Float64Array, x: number): number {
 }
 
 /** First index in [lo, hi) with a[i] >= x. */
-function lowerBound(a: Float64Array, lo: number, hi: number, x: number): number {
+export function lowerBound(a: Float64Array, lo: number, hi: number, x: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid]! < x) lo = mid + 1;

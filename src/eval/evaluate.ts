@@ -66,6 +66,8 @@ export interface EvalSet {
   /** Test clicks and training clicks per evaluated user, as candidate indices. */
   relevant: UserItemLists;
   exclude: UserItemLists;
+  /** Per evaluated user: 1 when the user has a training-split event (warm), 0 for a cold user. */
+  warm: Uint8Array;
   /** Ground truth per candidate row (simulator only). */
   truth: { clicks: Float32Array; dwell: Float32Array } | null;
   /** The best achievable trueClicks@K / trueDwell@K over the same candidates (simulator only). */
@@ -191,6 +193,14 @@ export function buildEvalSet(
   };
   const relevant = lists(test, testClick);
   const exclude = lists(train, trainClick);
+  // Cold-start honesty (issue 9): a global temporal split leaves many test users without training history.
+  const warm = new Uint8Array(Q);
+  for (let r = 0; r < train.size; r++) {
+    const q = qOf[train.userKey[r]!]!;
+    if (q >= 0) warm[q] = 1;
+  }
+  let nWarm = 0;
+  for (let q = 0; q < Q; q++) nWarm += warm[q]!;
 
   const srcRows = new Int32Array(Q * C);
   const itemKey = new Int32Array(Q * C);
@@ -228,6 +238,7 @@ export function buildEvalSet(
     `Ranking metrics on ${Q} test users (those with a test click${eligible.length > Q ? `, a seeded sample of ${eligible.length}` : ''}), ` +
     `each at the context and time of their first test request, over ${candidateNote}; ` +
     `the user's training clicks are excluded from the top ${settings.k}. ` +
+    `'(warm)' / '(cold)' metrics: the ${nWarm} evaluated users with training history and the ${Q - nWarm} without. ` +
     `Recall@${settings.k}/NDCG@${settings.k}: the user's test clicks. overlap@K, kendallTau: agreement with the teacher's scores on the same candidates.` +
     (truth
       ? ` trueClicks@${settings.k}/trueDwell@${settings.k}: expected clicks (Σ pClick) and long dwells (Σ pClick·pLongDwell) of the top ${settings.k} ` +
@@ -246,6 +257,7 @@ export function buildEvalSet(
     candidateRows,
     relevant,
     exclude,
+    warm,
     truth,
     oracle,
     protocol,
@@ -352,6 +364,24 @@ export function evaluateModel(
   });
   metrics[`Recall@${k}`] = ret.metrics[`Recall@${k}`]!;
   metrics[`NDCG@${k}`] = ret.metrics[`NDCG@${k}`]!;
+  for (const [group, flag] of [
+    ['warm', 1],
+    ['cold', 0],
+  ] as const) {
+    const qs: number[] = [];
+    for (let q = 0; q < Q; q++) if (set.warm[q] === flag) qs.push(q);
+    if (qs.length === 0) continue;
+    const sub = retrievalMetrics({
+      nUsers: qs.length,
+      nItems: C,
+      scores: (u, out) => out.set(scores.subarray(qs[u]! * C, qs[u]! * C + C)),
+      relevant: subsetLists(set.relevant, qs),
+      exclude: subsetLists(set.exclude, qs),
+      ks: [k],
+    });
+    metrics[`Recall@${k} (${group})`] = sub.metrics[`Recall@${k}`]!;
+    metrics[`NDCG@${k} (${group})`] = sub.metrics[`NDCG@${k}`]!;
+  }
   const cons = consistencyMetrics({
     teacherScores: teacherScores ?? scores,
     studentScores: scores,
@@ -382,4 +412,17 @@ export function evaluateModel(
     inferenceMsPer1k,
     candidateScores: scores,
   };
+}
+
+/** The CSR lists of the given users (in that order). */
+function subsetLists(lists: UserItemLists, users: readonly number[]): UserItemLists {
+  const offsets = new Int32Array(users.length + 1);
+  users.forEach((u, i) => {
+    offsets[i + 1] = offsets[i]! + (lists.offsets[u + 1]! - lists.offsets[u]!);
+  });
+  const items = new Int32Array(offsets[users.length]!);
+  users.forEach((u, i) => {
+    items.set(lists.items.subarray(lists.offsets[u]!, lists.offsets[u + 1]!), offsets[i]!);
+  });
+  return { offsets, items };
 }

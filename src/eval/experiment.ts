@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { loadDataset, parseDatasetSpec } from '../data/loaders/index.js';
+import { userStateOptionsSchema } from '../data/userState.js';
 import type { Schema } from '../data/schema.js';
 import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
@@ -89,8 +90,13 @@ export const experimentConfigSchema = z.strictObject({
   teacher: looseObject,
   student: looseObject,
   /** Student name → overlay on the cell config: `mode` plus distill, lambda, objective, hint, teacher/student changes, train keys. */
-  students: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case name like logits-kd'), looseObject),
+  students: z.record(
+    z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a lower-case name like logits-kd'),
+    looseObject,
+  ),
   popularity: z.boolean().default(true),
+  /** As-of-request user-state features added to the dataset (src/data/userState.ts); a student leaves them out with `student: { userFields: [...] }`. */
+  userState: userStateOptionsSchema.optional(),
   eval: evalBlock.default({}),
   /** What `kdrec demo` changes: a smaller world, shorter training, fewer evaluated users, its seeds. */
   demo: z
@@ -105,11 +111,20 @@ export const experimentConfigSchema = z.strictObject({
 
 export type ExperimentMatrixConfig = z.output<typeof experimentConfigSchema>;
 
-const EVAL_DEFAULTS: EvalSettings = { users: 500, maxCandidates: 2000, k: 50, overlapKs: [5, 10, 20, 50, 100], seed: 7 };
+const EVAL_DEFAULTS: EvalSettings = {
+  users: 500,
+  maxCandidates: 2000,
+  k: 50,
+  overlapKs: [5, 10, 20, 50, 100],
+  seed: 7,
+};
 
 function zodProblems(err: z.ZodError): string[] {
   return err.issues.map((iss) => {
-    const path = iss.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const path = iss.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     return `${path || '(config)'}: ${iss.message}`;
   });
 }
@@ -118,7 +133,9 @@ function zodProblems(err: z.ZodError): string[] {
 export function parseExperimentConfig(raw: unknown, file = '<experiment config>'): ExperimentMatrixConfig {
   const res = experimentConfigSchema.safeParse(raw);
   if (!res.success) {
-    throw new Error(`${file}: ${res.error.issues.length} problem(s):\n  ${zodProblems(res.error).join('\n  ')}`);
+    throw new Error(
+      `${file}: ${res.error.issues.length} problem(s):\n  ${zodProblems(res.error).join('\n  ')}`,
+    );
   }
   const cfg = res.data;
   const problems: string[] = [];
@@ -127,7 +144,9 @@ export function parseExperimentConfig(raw: unknown, file = '<experiment config>'
   }
   if (Object.keys(cfg.students).length === 0) problems.push('students: must name at least one student');
   if (!('plain' in cfg.students))
-    problems.push("students: must include 'plain' (the student on hard labels only, the reference of every comparison)");
+    problems.push(
+      "students: must include 'plain' (the student on hard labels only, the reference of every comparison)",
+    );
   for (const [name, o] of Object.entries(cfg.students)) {
     if (RESERVED_NAMES.includes(name)) problems.push(`students.${name}: the name is reserved`);
     for (const key of ['name', 'seed', 'dataset', 'outDir', 'threads']) {
@@ -135,10 +154,13 @@ export function parseExperimentConfig(raw: unknown, file = '<experiment config>'
     }
     const mode = o['mode'];
     if (typeof mode !== 'string' || !(STUDENT_MODES as readonly string[]).includes(mode)) {
-      problems.push(`students.${name}.mode: must be one of ${STUDENT_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+      problems.push(
+        `students.${name}.mode: must be one of ${STUDENT_MODES.join(', ')}, got ${JSON.stringify(mode)}`,
+      );
     }
   }
-  if (problems.length > 0) throw new Error(`${file}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0)
+    throw new Error(`${file}: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
   // Validate every cell now, so a typo in the last student fails before an hour of training.
   const probe = { kind: 'exposure' as SampleKind, spec: 'sim:config-check' };
   cellConfig(cfg, 'teacher', 1, probe.spec, probe.kind, file);
@@ -184,7 +206,8 @@ export function applyDemo(cfg: ExperimentMatrixConfig): { config: ExperimentMatr
 /** A model spec overlay: a different `type` replaces the base spec, the same type is merged onto it. */
 function mergeSpec(base: Record<string, unknown>, over: unknown): Record<string, unknown> {
   if (over === undefined) return base;
-  if (typeof over !== 'object' || over === null || Array.isArray(over)) return over as Record<string, unknown>;
+  if (typeof over !== 'object' || over === null || Array.isArray(over))
+    return over as Record<string, unknown>;
   const o = over as Record<string, unknown>;
   return o['type'] !== undefined && o['type'] !== base['type'] ? o : { ...base, ...o };
 }
@@ -205,6 +228,7 @@ export function cellConfig(
     negativeSampler: cfg.samples.negativeSampler,
     ...(cfg.samples.maxTrainRows !== undefined ? { maxTrainRows: cfg.samples.maxTrainRows } : {}),
     ...(cfg.samples.maxValidRows !== undefined ? { maxValidRows: cfg.samples.maxValidRows } : {}),
+    ...(cfg.userState !== undefined ? { userState: cfg.userState } : {}),
   };
   const common = { name: `${cfg.name}-${model}-seed${seed}`, seed, threads: 1, dataset, ...cfg.train };
   if (model === 'teacher') {
@@ -239,8 +263,19 @@ export interface CellRecord {
   curves?: Record<string, CurvePoint[]>;
   overlapAtK: { k: number; overlap: number }[];
   flags: string[];
-  /** Training facts: steps, the selected step, samples per second. */
-  training?: { steps: number; selectedStep: number | null; samplesPerSec: number; samples: SampleKind };
+  /**
+   * Training facts: steps, the selected step, samples per second, and the validation AUC at the
+   * selected step of the trained model and (joint modes) of its co-trained teacher, so a weak
+   * distilled student can be traced to a weak teacher.
+   */
+  training?: {
+    steps: number;
+    selectedStep: number | null;
+    samplesPerSec: number;
+    samples: SampleKind;
+    validAuc: number | null;
+    coTeacherValidAuc: number | null;
+  };
   finishedAt: string;
 }
 
@@ -266,7 +301,9 @@ export function readCell(dir: string, model: string, seed: number, key: string):
   try {
     cell = JSON.parse(readFileSync(path, 'utf8')) as CellRecord;
   } catch (err) {
-    throw new Error(`${path}: unreadable cell file (${(err as Error).message}); delete it to retrain the cell`);
+    throw new Error(
+      `${path}: unreadable cell file (${(err as Error).message}); delete it to retrain the cell`,
+    );
   }
   if (cell.key !== key) {
     throw new Error(
@@ -301,6 +338,12 @@ function curvesOf(history: EvalRecord[]): Record<string, CurvePoint[]> {
     for (const [name, v] of sums) (curves[name] ??= []).push({ step: rec.step, value: v });
   }
   return curves;
+}
+
+/** Validation AUC of a role's main output in an eval record (null without one). */
+function selectedAuc(rec: EvalRecord | null, role: 'teacher' | 'student'): number | null {
+  const first = rec?.valid[role] !== undefined ? Object.values(rec.valid[role]!)[0] : undefined;
+  return first?.auc ?? null;
 }
 
 /** The categorical item-group field holding item ids (named like item_id), else the first one. */
@@ -355,7 +398,9 @@ async function ensureSimulated(
     days: s.days ?? SIMULATE_DEFAULTS.days,
     seed: s.seed ?? SIMULATE_DEFAULTS.seed,
   };
-  log(`simulating ${opts.users} users × ${opts.items} items × ${opts.days} days (seed ${opts.seed}) into ${dir}`);
+  log(
+    `simulating ${opts.users} users × ${opts.items} items × ${opts.days} days (seed ${opts.seed}) into ${dir}`,
+  );
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -412,7 +457,9 @@ function flagsOf(model: string, cfg: ExperimentConfig): string[] {
     );
   }
   if (['joint', 'dmtl', 'pfd', 'pfd-md'].includes(cfg.mode)) {
-    flags.push(`co-trains its own ${cfg.teacher?.type ?? ''} teacher (mode ${cfg.mode}); overlap is with the 'teacher' row`);
+    flags.push(
+      `co-trains its own ${cfg.teacher?.type ?? ''} teacher (mode ${cfg.mode}); overlap is with the 'teacher' row`,
+    );
   }
   return model === 'plain' ? [] : flags;
 }
@@ -436,7 +483,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
 
   const spec = await resolveDataset(opts.dataset, outDir, cfg, log);
   let t0 = performance.now();
-  const ds = await loadDataset(spec);
+  const ds = await loadDataset(spec, cfg.userState !== undefined ? { userState: cfg.userState } : {});
   log(
     `loaded ${ds.name}: ${ds.stats.splitRows.train} train / ${ds.stats.splitRows.valid} valid / ${ds.stats.splitRows.test} test rows, ` +
       `${ds.userIds.length} users, ${ds.items.size} items (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
@@ -467,7 +514,10 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
   for (const seed of opts.seeds) {
     const configs = new Map<string, ExperimentConfig>();
     for (const m of ['teacher', ...students]) {
-      configs.set(m, cellConfig(cfg, m, seed, spec, m === 'teacher' ? teacherKind : studentKind, opts.configFile));
+      configs.set(
+        m,
+        cellConfig(cfg, m, seed, spec, m === 'teacher' ? teacherKind : studentKind, opts.configFile),
+      );
     }
     const keyOf = (m: string) =>
       hashKey({ model: m, config: m === 'popularity' ? null : configs.get(m), ...evalKey });
@@ -550,6 +600,12 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
         });
         const evaluated = m === 'teacher' ? res.teacher! : res.student!;
         const flags = flagsOf(m, c);
+        const coTeacher = selectedAuc(res.final.selected, 'teacher');
+        if (m !== 'teacher' && coTeacher !== null) {
+          flags.push(
+            `seed ${seed}: co-trained teacher's validation AUC ${coTeacher.toFixed(4)} at the selected step`,
+          );
+        }
         if (res.final.teacherUnderfitAtSelection) {
           flags.push(`seed ${seed}: the co-trained teacher was under-fit at the selected step`);
         }
@@ -582,6 +638,8 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
             selectedStep: res.final.selectedStep,
             samplesPerSec: res.final.samplesPerSec,
             samples: kind,
+            validAuc: selectedAuc(res.final.selected, m === 'teacher' ? 'teacher' : 'student'),
+            coTeacherValidAuc: m === 'teacher' ? null : selectedAuc(res.final.selected, 'teacher'),
           },
           finishedAt: new Date().toISOString(),
         };
@@ -608,7 +666,11 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
       dataFingerprint: fp,
       cells: Object.fromEntries(
         ['teacher', ...students].map((m) => {
-          const { seed: _seed, name: _name, ...rest } = cellConfig(
+          const {
+            seed: _seed,
+            name: _name,
+            ...rest
+          } = cellConfig(
             cfg,
             m,
             opts.seeds[0]!,
@@ -620,7 +682,8 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
         }),
       ),
     },
-    primaryMetric: cfg.primaryMetric ?? (set.truth !== null ? `trueClicks@${settings.k}` : `overlap@${settings.k}`),
+    primaryMetric:
+      cfg.primaryMetric ?? (set.truth !== null ? `trueClicks@${settings.k}` : `overlap@${settings.k}`),
   });
   return { results, trained, reused, evalSet: set };
 }
@@ -661,7 +724,8 @@ export function assembleResults(a: {
       inferenceMsPer1k: ms(per.map((c) => c.inferenceMsPer1k)),
       overlapAtK: ks.map((k) => ({
         k,
-        overlap: per.reduce((acc, c) => acc + (c.overlapAtK.find((p) => p.k === k)?.overlap ?? 0), 0) / per.length,
+        overlap:
+          per.reduce((acc, c) => acc + (c.overlapAtK.find((p) => p.k === k)?.overlap ?? 0), 0) / per.length,
       })),
     };
     if (first.curves !== undefined && Object.keys(first.curves).length > 0) result.curves = first.curves;

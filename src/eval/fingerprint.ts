@@ -30,7 +30,12 @@ export function packageRoot(): string {
  */
 export function gitCommit(cwd = packageRoot()): string {
   const git = (args: string[]) =>
-    execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    execFileSync('git', args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
   let head: string;
   try {
     head = git(['rev-parse', 'HEAD']).trim();
@@ -60,7 +65,11 @@ export interface DataFingerprint {
  * parameters in world.json. Two runs with equal fingerprints read byte-identical data.
  */
 export function dataFingerprint(ds: LoadedDataset): DataFingerprint {
-  const files = ds.fingerprint.files.map((f) => ({ file: basename(f.path), bytes: f.bytes, sha256: f.sha256 }));
+  const files = ds.fingerprint.files.map((f) => ({
+    file: basename(f.path),
+    bytes: f.bytes,
+    sha256: f.sha256,
+  }));
   const parts = [`sha256 ${ds.fingerprint.sha256}`];
   parts.push(files.map((f) => `${f.file} ${f.bytes} B sha256 ${f.sha256.slice(0, 16)}`).join(', '));
   let simulator: Record<string, unknown> | undefined;
@@ -73,5 +82,10 @@ export function dataFingerprint(ds: LoadedDataset): DataFingerprint {
         `${m.simulation.days} days, ${m.counts.events} events (parameters sha256 ${paramsHash})`,
     );
   }
-  return { text: parts.join('; '), files, sha256: ds.fingerprint.sha256, ...(simulator ? { simulator } : {}) };
+  return {
+    text: parts.join('; '),
+    files,
+    sha256: ds.fingerprint.sha256,
+    ...(simulator ? { simulator } : {}),
+  };
 }

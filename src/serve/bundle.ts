@@ -43,7 +43,8 @@ const manifestSchema = z.object({
 /** Reads and checks `DIR/manifest.json` (format and version) without loading anything else. */
 export function readManifest(dir: string): ExportManifest {
   const path = join(dir, 'manifest.json');
-  if (!existsSync(path)) throw new Error(`${dir} is not a kdrec export: manifest.json is missing (run \`kdrec export\`)`);
+  if (!existsSync(path))
+    throw new Error(`${dir} is not a kdrec export: manifest.json is missing (run \`kdrec export\`)`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -79,9 +80,13 @@ function tensorsToColumns(path: string, size: number): Columns {
     if (t.shape[0] !== size)
       throw new Error(`${path}: tensor '${name}' has ${t.shape[0]} rows, the manifest says ${size}`);
     if (kind === 'cat' && t.data instanceof Int32Array) c.cat[field] = t.data;
-    else if (kind === 'seq' && t.data instanceof Int32Array) c.seq[field] = { ids: t.data, maxLen: t.shape[1]! };
+    else if (kind === 'seq' && t.data instanceof Int32Array)
+      c.seq[field] = { ids: t.data, maxLen: t.shape[1]! };
     else if (kind === 'num' && t.data instanceof Float32Array) c.num[field] = t.data;
-    else throw new Error(`${path}: tensor '${name}' (${t.dtype}) is not a cat/ I32, seq/ I32 or num/ F32 column`);
+    else
+      throw new Error(
+        `${path}: tensor '${name}' (${t.dtype}) is not a cat/ I32, seq/ I32 or num/ F32 column`,
+      );
   }
   return c;
 }
@@ -139,7 +144,12 @@ export class ServingBundle {
     if (this.userTower.outDim !== m.dim)
       throw new Error(`${dir}: user tower width ${this.userTower.outDim} differs from manifest dim ${m.dim}`);
     const vf = readSafetensors(join(dir, m.files.itemVectors)).tensors['vectors'];
-    if (vf === undefined || !(vf.data instanceof Float32Array) || vf.shape[0] !== m.itemCount || vf.shape[1] !== m.dim) {
+    if (
+      vf === undefined ||
+      !(vf.data instanceof Float32Array) ||
+      vf.shape[0] !== m.itemCount ||
+      vf.shape[1] !== m.dim
+    ) {
       throw new Error(
         `${join(dir, m.files.itemVectors)}: expected F32 'vectors' [${m.itemCount}, ${m.dim}], got ${vf ? `${vf.dtype} [${vf.shape.join(', ')}]` : 'none'}`,
       );
@@ -148,14 +158,22 @@ export class ServingBundle {
     this.items = tensorsToColumns(join(dir, m.files.itemFeatures), m.itemCount);
     this.itemIds = readJson<string[]>(join(dir, m.files.itemIds));
     if (this.itemIds.length !== m.itemCount)
-      throw new Error(`${dir}: ${m.files.itemIds} has ${this.itemIds.length} ids, manifest itemCount ${m.itemCount}`);
+      throw new Error(
+        `${dir}: ${m.files.itemIds} has ${this.itemIds.length} ids, manifest itemCount ${m.itemCount}`,
+      );
     this.itemRow = new Map(this.itemIds.map((id, i) => [id, i]));
     if (m.files.userFeatures && m.files.userIds) {
       const ids = readJson<string[]>(join(dir, m.files.userIds));
       this.users = tensorsToColumns(join(dir, m.files.userFeatures), ids.length);
-      ids.forEach((id, i) => this.userRow.set(id, i));
+      ids.forEach((id, i) => {
+        this.userRow.set(id, i);
+      });
     } else this.users = null;
-    const names = new Set([...this.userTower.inputs.cat, ...this.userTower.inputs.seq, ...this.userTower.inputs.num]);
+    const names = new Set([
+      ...this.userTower.inputs.cat,
+      ...this.userTower.inputs.seq,
+      ...this.userTower.inputs.num,
+    ]);
     if (this.prerank) {
       for (const f of [...this.prerank.inputs.cat, ...this.prerank.inputs.seq, ...this.prerank.inputs.num])
         if (this.schema.field(f).group !== 'item') names.add(f);
@@ -176,7 +194,8 @@ export class ServingBundle {
   idOf(f: Field, token: string): number {
     if (f.hashBuckets !== undefined) return hashBucket(token, f.hashBuckets);
     const v = this.vocabs.get(f.table);
-    if (v === undefined) throw new Error(`export ${this.dir}: no vocabulary for table '${f.table}' (field '${f.name}')`);
+    if (v === undefined)
+      throw new Error(`export ${this.dir}: no vocabulary for table '${f.table}' (field '${f.name}')`);
     return v.lookup(token);
   }
 
@@ -194,7 +213,8 @@ export class ServingBundle {
       if (f.kind === 'categorical') {
         let id = 0;
         if (given !== undefined) {
-          if (Array.isArray(given)) throw new Error(`features.${f.name}: expected one value (categorical), got a list`);
+          if (Array.isArray(given))
+            throw new Error(`features.${f.name}: expected one value (categorical), got a list`);
           id = this.idOf(f, String(given));
         } else if (f.name === uid && req.userId !== undefined) {
           id = this.idOf(f, req.userId);
@@ -205,7 +225,9 @@ export class ServingBundle {
         const col = new Float32Array(1);
         if (given !== undefined) {
           if (typeof given !== 'number' || !Number.isFinite(given))
-            throw new Error(`features.${f.name}: expected a finite number (numeric field), got ${JSON.stringify(given)}`);
+            throw new Error(
+              `features.${f.name}: expected a finite number (numeric field), got ${JSON.stringify(given)}`,
+            );
           col[0] = given;
           normalizeInPlace(col, f.normalize, this.schema.numericStats(f.name));
         } else if (urow !== undefined && this.users?.num[f.name]) col[0] = this.users.num[f.name]![urow]!;
@@ -216,7 +238,11 @@ export class ServingBundle {
         if (given !== undefined) {
           if (!Array.isArray(given)) throw new Error(`features.${f.name}: expected a list (${f.kind} field)`);
           tokens = given as readonly (string | number)[];
-        } else if (req.recent !== undefined && f.poolFrom !== undefined && this.schema.field(f.poolFrom).group === 'item') {
+        } else if (
+          req.recent !== undefined &&
+          f.poolFrom !== undefined &&
+          this.schema.field(f.poolFrom).group === 'item'
+        ) {
           tokens = req.recent;
         }
         if (tokens !== undefined) {
@@ -245,24 +271,28 @@ export class ServingBundle {
    * candidates and the item columns gathered from the catalogue.
    */
   prerankScores(user: EncodedUser, rows: Int32Array): Float32Array {
-    if (this.prerank === null) throw new Error(`export ${this.dir} has no pre-ranker (export with --prerank-run)`);
+    if (this.prerank === null)
+      throw new Error(`export ${this.dir} has no pre-ranker (export with --prerank-run)`);
     const n = rows.length;
     const b: Batch = { size: n, cat: {}, seq: {}, num: {}, labels: {}, extra: {} };
     const u = user.batch;
     for (const f of this.prerank.inputs.cat) {
       const src = u.cat[f] ?? this.items.cat[f];
-      if (src === undefined) throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
+      if (src === undefined)
+        throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
       b.cat[f] = u.cat[f] ? new Int32Array(n).fill(src[0]!) : Int32Array.from(rows, (r) => src[r]!);
     }
     for (const f of this.prerank.inputs.num) {
       const src = u.num[f] ?? this.items.num[f];
-      if (src === undefined) throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
+      if (src === undefined)
+        throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
       b.num[f] = u.num[f] ? new Float32Array(n).fill(src[0]!) : Float32Array.from(rows, (r) => src[r]!);
     }
     for (const f of this.prerank.inputs.seq) {
       const us = u.seq[f];
       const src = us ?? this.items.seq[f];
-      if (src === undefined) throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
+      if (src === undefined)
+        throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
       const L = src.maxLen;
       const ids = new Int32Array(n * L);
       for (let i = 0; i < n; i++) {

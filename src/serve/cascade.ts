@@ -66,7 +66,9 @@ export function runCascade(stages: CascadeStages, sizes: CascadeSizes): CascadeR
   const t0 = performance.now();
   const rec = stages.recall(sizes.n);
   const recallOf = new Map<number, number>();
-  rec.keys.forEach((k, i) => recallOf.set(k, rec.scores[i]!));
+  rec.keys.forEach((k, i) => {
+    recallOf.set(k, rec.scores[i]!);
+  });
   const t1 = performance.now();
 
   // Pre-rank N → M. Without a pre-ranker, recall's order (already best first) decides.
@@ -90,7 +92,8 @@ export function runCascade(stages: CascadeStages, sizes: CascadeSizes): CascadeR
   let finRank: Float32Array | null = null;
   if (stages.rank) {
     const s = stages.rank(pre);
-    if (s.length !== pre.length) throw new Error(`cascade: ranker returned ${s.length} scores for ${pre.length} items`);
+    if (s.length !== pre.length)
+      throw new Error(`cascade: ranker returned ${s.length} scores for ${pre.length} items`);
     const pos = keepBest(sel, s, sizes.k);
     fin = Int32Array.from(pos, (p) => pre[p]!);
     finRank = Float32Array.from(pos, (p) => s[p]!);
@@ -106,17 +109,24 @@ export function runCascade(stages: CascadeStages, sizes: CascadeSizes): CascadeR
     const main = finRank ?? finPre ?? Float32Array.from(fin, (r) => recallOf.get(r)!);
     order = sizes.rerank(fin, main);
     const seen = new Uint8Array(fin.length);
-    if (order.length !== fin.length) throw new Error(`re-rank returned ${order.length} positions for ${fin.length} items`);
+    if (order.length !== fin.length)
+      throw new Error(`re-rank returned ${order.length} positions for ${fin.length} items`);
     for (let i = 0; i < order.length; i++) {
       const p = order[i]!;
       if (!Number.isInteger(p) || p < 0 || p >= fin.length || seen[p])
-        throw new Error(`re-rank must return a permutation of 0..${fin.length - 1}; got position ${p} at ${i}`);
+        throw new Error(
+          `re-rank must return a permutation of 0..${fin.length - 1}; got position ${p} at ${i}`,
+        );
       seen[p] = 1;
     }
   }
   const t4 = performance.now();
   const perm = (a: Float32Array | null) =>
-    a === null ? new Float32Array(fin.length).fill(Number.NaN) : order ? Float32Array.from(order, (p) => a[p]!) : a;
+    a === null
+      ? new Float32Array(fin.length).fill(Number.NaN)
+      : order
+        ? Float32Array.from(order, (p) => a[p]!)
+        : a;
   const items = order ? Int32Array.from(order, (p) => fin[p]!) : fin;
   return {
     items,

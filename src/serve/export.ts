@@ -105,7 +105,12 @@ function writeJson(path: string, value: unknown): void {
 }
 
 /** The item tower over the whole catalogue in batches: `[N, D]`. */
-export function catalogueVectors(model: TwoTowerModel, items: Columns, dim: number, batchSize = 4096): Float32Array {
+export function catalogueVectors(
+  model: TwoTowerModel,
+  items: Columns,
+  dim: number,
+  batchSize = 4096,
+): Float32Array {
   const out = new Float32Array(items.size * dim);
   const g = new Graph({ training: false, grad: false });
   for (let s = 0; s < items.size; s += batchSize) {
@@ -125,7 +130,10 @@ function sliceRows(c: Columns, s: number, e: number): Columns {
     size: e - s,
     cat: rec(c.cat),
     seq: Object.fromEntries(
-      Object.entries(c.seq).map(([k, v]) => [k, { ids: v.ids.subarray(s * v.maxLen, e * v.maxLen), maxLen: v.maxLen }]),
+      Object.entries(c.seq).map(([k, v]) => [
+        k,
+        { ids: v.ids.subarray(s * v.maxLen, e * v.maxLen), maxLen: v.maxLen },
+      ]),
     ),
     num: rec(c.num),
     labels: {},
@@ -235,7 +243,9 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     if (v !== undefined) vocabs[t] = v.toJSON();
   }
   const idField = (group: 'user' | 'item') => {
-    const cats = [...readFields].map((f) => schema.field(f)).filter((f) => f.group === group && f.kind === 'categorical');
+    const cats = [...readFields]
+      .map((f) => schema.field(f))
+      .filter((f) => f.group === group && f.kind === 'categorical');
     const re = group === 'user' ? /^(user_?id|uid|user)$/i : /^(item_?id|iid|item)$/i;
     return (cats.find((f) => re.test(f.name)) ?? null)?.name ?? null;
   };

@@ -27,7 +27,8 @@ function inputNodes(inputs: readonly ExportedInput[], prefix: string, nodes: Gra
       numeric.push(inp.field);
       continue;
     }
-    if (inp.table === undefined) throw new Error(`export: input '${inp.field}' (${inp.kind}) names no embedding table`);
+    if (inp.table === undefined)
+      throw new Error(`export: input '${inp.field}' (${inp.kind}) names no embedding table`);
     const id = `${prefix}emb.${inp.field}`;
     // A categorical field is a bag of one: sum and mean agree, the engine uses sum.
     nodes.push({
@@ -97,8 +98,20 @@ export function preRankGraph(model: Model): GraphDesc {
   const i = inputNodes(model.itemEmbedder.describe(), 'item.', nodes);
   const parts = [u, i];
   if (has(`${p}.crossUser.W`)) {
-    nodes.push({ id: 'crossUser', op: 'linear', input: u, weight: `${p}.crossUser.W`, bias: `${p}.crossUser.b` });
-    nodes.push({ id: 'crossItem', op: 'linear', input: i, weight: `${p}.crossItem.W`, bias: `${p}.crossItem.b` });
+    nodes.push({
+      id: 'crossUser',
+      op: 'linear',
+      input: u,
+      weight: `${p}.crossUser.W`,
+      bias: `${p}.crossUser.b`,
+    });
+    nodes.push({
+      id: 'crossItem',
+      op: 'linear',
+      input: i,
+      weight: `${p}.crossItem.W`,
+      bias: `${p}.crossItem.b`,
+    });
     nodes.push({ id: 'cross', op: 'mul', a: 'crossUser', b: 'crossItem' });
     parts.push('cross');
   }

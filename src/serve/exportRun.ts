@@ -57,7 +57,9 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
     source['prerankCheckpoint'] = prun.checkpoint;
   }
   const userFields = [...recall.userTowerFields, ...(prerank?.fields ?? [])];
-  opts.log?.(`exporting ${recall.name} (${recall.kind}, ${recall.scoreFn}) over ${ds.items.size} items to ${opts.out}`);
+  opts.log?.(
+    `exporting ${recall.name} (${recall.kind}, ${recall.scoreFn}) over ${ds.items.size} items to ${opts.out}`,
+  );
   return exportModels(
     {
       schema: ds.schema,

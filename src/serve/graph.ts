@@ -27,7 +27,14 @@ import { getKernels } from '../engine/kernels/index.js';
 export const GRAPH_FORMAT = 'kdrec-graph-1';
 
 export type GraphNode =
-  | { id: string; op: 'embed'; field: string; kind: 'categorical' | 'multi_hot' | 'sequence'; table: string; pooling: 'sum' | 'mean' }
+  | {
+      id: string;
+      op: 'embed';
+      field: string;
+      kind: 'categorical' | 'multi_hot' | 'sequence';
+      table: string;
+      pooling: 'sum' | 'mean';
+    }
   | { id: string; op: 'numeric'; fields: string[] }
   | { id: string; op: 'concat'; inputs: string[] }
   | { id: string; op: 'linear'; input: string; weight: string; bias?: string }
@@ -109,7 +116,8 @@ export class CompiledGraph {
       return w;
     };
     for (const node of desc.nodes) {
-      if (typeof node.id !== 'string' || node.id === '') throw fail(desc.name, String(node.id), 'needs an id');
+      if (typeof node.id !== 'string' || node.id === '')
+        throw fail(desc.name, String(node.id), 'needs an id');
       if (index.has(node.id)) throw fail(desc.name, node, 'duplicate node id');
       let step: Step;
       switch (node.op) {
@@ -151,7 +159,8 @@ export class CompiledGraph {
           break;
         }
         case 'scale':
-          if (!Number.isFinite(node.factor)) throw fail(desc.name, node, `factor must be finite, got ${node.factor}`);
+          if (!Number.isFinite(node.factor))
+            throw fail(desc.name, node, `factor must be finite, got ${node.factor}`);
           step = { node, width: steps[ref(node, node.input)]!.width, args: [ref(node, node.input)] };
           break;
         case 'mul':
@@ -178,7 +187,11 @@ export class CompiledGraph {
     const out = index.get(desc.output);
     if (out === undefined) throw fail(desc.name, 'output', `'${desc.output}' is not a node`);
     if (steps[out]!.width !== desc.outDim) {
-      throw fail(desc.name, 'output', `width ${steps[out]!.width} differs from the declared outDim ${desc.outDim}`);
+      throw fail(
+        desc.name,
+        'output',
+        `width ${steps[out]!.width} differs from the declared outDim ${desc.outDim}`,
+      );
     }
     this.steps = steps;
     this.outIndex = out;
@@ -209,11 +222,13 @@ export class CompiledGraph {
           let bagLen = 1;
           if (node.kind === 'categorical') {
             const col = batch.cat[node.field];
-            if (col === undefined) throw fail(this.name, node, `the batch has no categorical column '${node.field}'`);
+            if (col === undefined)
+              throw fail(this.name, node, `the batch has no categorical column '${node.field}'`);
             ids = col;
           } else {
             const col = batch.seq[node.field];
-            if (col === undefined) throw fail(this.name, node, `the batch has no list column '${node.field}'`);
+            if (col === undefined)
+              throw fail(this.name, node, `the batch has no list column '${node.field}'`);
             ids = col.ids;
             bagLen = col.maxLen;
           }
@@ -222,7 +237,11 @@ export class CompiledGraph {
           // An id past the table would read another row's memory silently: refuse it by name.
           for (let i = 0; i < n; i++) {
             if (ids[i]! >= rows)
-              throw fail(this.name, node, `id ${ids[i]} of field '${node.field}' is outside table '${node.table}' (${rows} rows)`);
+              throw fail(
+                this.name,
+                node,
+                `id ${ids[i]} of field '${node.field}' is outside table '${node.table}' (${rows} rows)`,
+              );
           }
           k.gatherPool(s.w!.data, s.width, ids, B, bagLen, node.pooling === 'mean' ? 1 : 0, out);
           break;
@@ -253,7 +272,7 @@ export class CompiledGraph {
         }
         case 'relu': {
           const a = arg(0);
-          for (let i = 0; i < out.length; i++) out[i] = a[i]! > 0 ? a[i]! : 0;
+          for (let i = 0; i < out.length; i++) out[i] = Math.max(a[i]!, 0);
           break;
         }
         case 'tanh': {

@@ -63,13 +63,16 @@ export function evaluateIndex(
   opts: IndexEvalOptions,
 ): IndexEvalResult {
   const k = opts.k ?? 100;
-  const efs = [...new Set([...(opts.efs ?? [64, 128, 256, 512]), HNSW_DEFAULTS.expansionSearch])].sort((a, b) => a - b);
+  const efs = [...new Set([...(opts.efs ?? [64, 128, 256, 512]), HNSW_DEFAULTS.expansionSearch])].sort(
+    (a, b) => a - b,
+  );
   const n = vectors.length / dim;
   const Q = queries.length / dim;
   const exact = new ExactIndex(dim, vectors, k);
   const truth: Set<number>[] = [];
   let t = performance.now();
-  for (let q = 0; q < Q; q++) truth.push(new Set(exact.search(queries.subarray(q * dim, (q + 1) * dim), k).keys));
+  for (let q = 0; q < Q; q++)
+    truth.push(new Set(exact.search(queries.subarray(q * dim, (q + 1) * dim), k).keys));
   const exactQps = Q / ((performance.now() - t) / 1000);
   opts.log?.(`exact: ${Q} queries over ${n} items, ${exactQps.toFixed(0)} q/s`);
   t = performance.now();
@@ -92,6 +95,7 @@ export function evaluateIndex(
         expansionAdd: built.opts.expansionAdd,
         expansionSearch: ef,
         loadFrom: file,
+        phi: built.phi,
       });
       let hit = 0;
       const t0 = performance.now();

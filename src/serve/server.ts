@@ -13,10 +13,10 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ExactIndex, HnswIndex, INDEX_FILE, type VectorIndex } from './annIndex.js';
-import { loadExport, type ServingBundle } from './bundle.js';
-import { runCascade, checkSizes } from './cascade.js';
+import { type EncodedUser, loadExport, type ServingBundle } from './bundle.js';
+import { checkSizes, runCascade } from './cascade.js';
 import { MetricsRegistry } from './promMetrics.js';
 
 export interface ServingState {
@@ -34,7 +34,8 @@ export function loadServingState(dir: string, index: IndexChoice = 'auto'): Serv
   const bundle = loadExport(dir);
   const m = bundle.manifest;
   const saved = existsSync(resolve(dir, INDEX_FILE));
-  if (index === 'hnsw' && !saved) throw new Error(`${dir}: no saved HNSW index (run \`kdrec index build --export ${dir}\`)`);
+  if (index === 'hnsw' && !saved)
+    throw new Error(`${dir}: no saved HNSW index (run \`kdrec index build --export ${dir}\`)`);
   const useHnsw = index === 'hnsw' || (index === 'auto' && saved);
   return {
     dir,
@@ -63,9 +64,11 @@ export function resolveInsideRoot(root: string, dir: string): string {
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
   };
   if (!inside(target)) throw new PathError(`'${dir}' is outside the export root ${realRoot}`, 403);
-  if (!existsSync(target)) throw new PathError(`export directory '${dir}' does not exist under ${realRoot}`, 404);
+  if (!existsSync(target))
+    throw new PathError(`export directory '${dir}' does not exist under ${realRoot}`, 404);
   const real = realpathSync(target);
-  if (!inside(real)) throw new PathError(`'${dir}' resolves (through a link) outside the export root ${realRoot}`, 403);
+  if (!inside(real))
+    throw new PathError(`'${dir}' resolves (through a link) outside the export root ${realRoot}`, 403);
   return real;
 }
 
@@ -96,7 +99,11 @@ const featureValue = {
   anyOf: [
     { type: 'string', maxLength: 256 },
     { type: 'number' },
-    { type: 'array', maxItems: 1000, items: { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }] } },
+    {
+      type: 'array',
+      maxItems: 1000,
+      items: { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'number' }] },
+    },
   ],
 };
 
@@ -136,11 +143,23 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
   const metrics = new MetricsRegistry();
   const requests = metrics.counter('kdrec_http_requests_total', 'HTTP requests by route and status code.');
   const latency = metrics.histogram('kdrec_http_request_duration_seconds', 'HTTP request latency by route.');
-  const stageLatency = metrics.histogram('kdrec_cascade_stage_duration_seconds', 'Cascade stage latency (recall, prerank, rank, encode).');
-  const coldStarts = metrics.counter('kdrec_cold_start_requests_total', 'Recommendations for users unknown to the export (OOV user row).');
+  const stageLatency = metrics.histogram(
+    'kdrec_cascade_stage_duration_seconds',
+    'Cascade stage latency (recall, prerank, rank, encode).',
+  );
+  const coldStarts = metrics.counter(
+    'kdrec_cold_start_requests_total',
+    'Recommendations for users unknown to the export (OOV user row).',
+  );
   const reloads = metrics.counter('kdrec_reloads_total', 'Export reloads by result.');
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 64 * 1024 });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    // Fastify's defaults strip unknown properties and coerce "10" to 10; a request API should say
+    // what is wrong instead of guessing.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ route, status: String(reply.statusCode) });
@@ -154,7 +173,9 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
         : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
           ? `request body exceeds the limit of ${app.initialConfig.bodyLimit} bytes`
           : err.message;
-    void reply.status(status).send({ statusCode: status, error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message });
+    void reply
+      .status(status)
+      .send({ statusCode: status, error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message });
   });
 
   const reload = (dir?: string): ServingState => {
@@ -203,10 +224,17 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       const dir = typeof req.body?.dir === 'string' ? req.body.dir : undefined;
       try {
         const s = reload(dir);
-        return { status: 'reloaded', export: s.dir, exportCreatedAt: s.bundle.manifest.createdAt, items: s.index.size() };
+        return {
+          status: 'reloaded',
+          export: s.dir,
+          exportCreatedAt: s.bundle.manifest.createdAt,
+          items: s.index.size(),
+        };
       } catch (err) {
         const status = err instanceof PathError ? err.statusCode : 400;
-        return reply.status(status).send({ statusCode: status, error: 'Reload refused', message: (err as Error).message });
+        return reply
+          .status(status)
+          .send({ statusCode: status, error: 'Reload refused', message: (err as Error).message });
       }
     },
   );
@@ -220,10 +248,12 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     const allowed = new Set(s.bundle.requestFields.map((f) => f.name));
     for (const f of Object.keys(b.features ?? {})) {
       if (!allowed.has(f))
-        throw badRequest(`features.${f}: not a user or context field of this export (fields: ${[...allowed].join(', ')})`);
+        throw badRequest(
+          `features.${f}: not a user or context field of this export (fields: ${[...allowed].join(', ')})`,
+        );
     }
     const t0 = performance.now();
-    let user;
+    let user: EncodedUser;
     let uvec: Float32Array;
     try {
       user = s.bundle.encodeUser({
@@ -252,7 +282,11 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     return {
       items: Array.from(res.items, (row, i) => ({
         id: bundle.itemIds[row] ?? String(row),
-        scores: { recall: res.recallScores[i]!, prerank: num(res.prerankScores[i]!), rank: num(res.rankScores[i]!) },
+        scores: {
+          recall: res.recallScores[i]!,
+          prerank: num(res.prerankScores[i]!),
+          rank: num(res.rankScores[i]!),
+        },
       })),
       coldStart: user.coldStart,
       stages: ['recall', ...(bundle.prerank ? ['prerank'] : [])],

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { rankDistillProblems, rankDistillSchema } from '../distill/rankTerms.js';
+import { userStateOptionsSchema } from '../data/userState.js';
 import { modelSpecSchema } from '../models/index.js';
 
 export const MODES = ['teacher', 'student', 'joint', 'two-stage', 'dmtl', 'pfd', 'pfd-md'] as const;
@@ -86,6 +88,8 @@ const datasetSpec = z.strictObject({
   /** Cap on training rows (for quick runs and tests); all rows by default. */
   maxTrainRows: z.int().gt(0).optional(),
   maxValidRows: z.int().gt(0).optional(),
+  /** As-of-request user-state features for the user tower (src/data/userState.ts), e.g. `{ lastN: 20, windows: [1d, 7d] }`. */
+  userState: userStateOptionsSchema.optional(),
 });
 
 const selectionSpec = z.strictObject({
@@ -107,6 +111,8 @@ export const configSchema = z
     /** Logit distillation terms (EasyRec `kd` style). */
     distill: z.array(kdTerm).default([]),
     hint: hintSpec.optional(),
+    /** Rank-based distillation from teacher-ranked lists (src/distill/rankTerms.ts). */
+    rankDistill: rankDistillSchema.optional(),
     lambda: lambdaSchedule.default({ kind: 'constant', value: 1 }),
     objective: z.enum(['hard_plus_kd', 'convex']).default('hard_plus_kd'),
     /** Give the student its own user-id table instead of sharing the teacher's (shared by default per the schema). */
@@ -163,11 +169,15 @@ export const configSchema = z
       }
     });
     const distilling = ['joint', 'two-stage', 'dmtl', 'pfd', 'pfd-md'].includes(c.mode);
-    if (distilling && c.distill.length === 0 && c.hint === undefined) {
+    if (distilling && c.distill.length === 0 && c.hint === undefined && c.rankDistill === undefined) {
       need(false, ['distill'], `must list at least one term in mode '${c.mode}'`);
     }
     if (!distilling && c.distill.length > 0) {
       need(false, ['distill'], `must be empty in mode '${c.mode}' (nothing is distilled)`);
+    }
+    if (c.rankDistill !== undefined) {
+      need(distilling, ['rankDistill'], `is not used in mode '${c.mode}' (nothing is distilled)`);
+      for (const [path, msg] of rankDistillProblems(c.rankDistill)) need(false, ['rankDistill', ...path], msg);
     }
     if (c.mode === 'dmtl') {
       need(c.teacher?.type === 'mmoe-esmm', ['teacher', 'type'], "must be 'mmoe-esmm' in mode dmtl");

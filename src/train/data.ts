@@ -16,6 +16,7 @@ import type { LoadedDataset, SplitName } from '../data/dataset.js';
 import { loadDataset, parseDatasetSpec } from '../data/loaders/index.js';
 import { recallSamples } from '../data/samples.js';
 import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
+import { readRankLists } from '../distill/rankLists.js';
 import { Rng } from '../engine/rng.js';
 import type { ExperimentConfig } from './config.js';
 import { attachTeacherScores } from './teacherScores.js';
@@ -49,7 +50,7 @@ export async function loadConfigDataset(
     log?.(`simulating ${opts.users} users × ${opts.items} items × ${opts.days} days into ${spec.path}`);
     await simulate(opts);
   }
-  return loadDataset(spec);
+  return loadDataset(spec, cfg.dataset.userState !== undefined ? { userState: cfg.dataset.userState } : {});
 }
 
 /** The sample set of one split; recall samples are seeded by (run seed, split). */
@@ -99,7 +100,8 @@ export async function prepareRunData(
   const samples = trainingSampleKind(cfg);
   const train = head(samplesOf(dataset, cfg, samples, 'train'), cfg.dataset.maxTrainRows);
   const valid = head(samplesOf(dataset, cfg, samples, 'valid'), cfg.dataset.maxValidRows);
-  if (cfg.mode === 'two-stage') {
+  // Two-stage logit terms read teacher columns; a two-stage run with rank terms only needs its lists.
+  if (cfg.mode === 'two-stage' && cfg.distill.length > 0) {
     const file = opts.teacherScores ?? cfg.dataset.teacherScores;
     if (file === undefined) {
       throw new Error(
@@ -109,5 +111,12 @@ export async function prepareRunData(
     }
     attachTeacherScores(file, train);
   }
-  return { dataset, data: { schema: dataset.schema, train, valid }, samples };
+  const listsFile = cfg.rankDistill?.lists.file;
+  const rankLists =
+    listsFile !== undefined ? await readRankLists(listsFile, dataset, dataset.splits.train) : undefined;
+  return {
+    dataset,
+    data: { schema: dataset.schema, train, valid, dataset, ...(rankLists !== undefined ? { rankLists } : {}) },
+    samples,
+  };
 }

@@ -21,8 +21,11 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Batch, ColumnarDataset } from '../data/batch.js';
+import type { LoadedDataset } from '../data/dataset.js';
 import type { Schema } from '../data/schema.js';
 import { HintDistiller } from '../distill/hint.js';
+import { RankDistiller } from '../distill/rankDistiller.js';
+import type { RankLists } from '../distill/rankLists.js';
 import { COLUMN_PREFIX, checkKdTerms, type KdTermSpec, kdLoss } from '../distill/kdTerms.js';
 import {
   type LambdaSchedule,
@@ -65,6 +68,10 @@ export interface TrainData {
   schema: Schema;
   train: ColumnarDataset;
   valid?: ColumnarDataset;
+  /** The loaded dataset (catalogue, window features): needed by rank distillation to build list rows. */
+  dataset?: LoadedDataset;
+  /** Lists read from `rankDistill.lists.file` (by prepareRunData), when the config names one. */
+  rankLists?: RankLists;
 }
 
 /** (labels, scores) → AUC; pass `auc` from src/eval/metrics/auc.ts. */
@@ -373,6 +380,21 @@ export function train(opts: TrainOptions): TrainResult {
       : null;
   if (hint !== null && teacher === null)
     throw new Error('hint distillation needs a live teacher (joint modes)');
+  // Rank distillation ranks candidates with the given teacher (co-trained in joint modes, frozen
+  // otherwise) unless its lists come from a file; it never runs the teacher on the training batch.
+  let rank: RankDistiller | null = null;
+  if (cfg.rankDistill !== undefined && student !== null) {
+    if (opts.data.dataset === undefined) {
+      throw new Error('rankDistill: TrainData.dataset (the loaded dataset) is required to build list rows');
+    }
+    rank = new RankDistiller(
+      cfg.rankDistill,
+      opts.data.dataset,
+      opts.data.dataset.splits.train,
+      rootRng.fork('rank'),
+      opts.data.rankLists ?? null,
+    );
+  }
 
   const lambda: LambdaSchedule = cfg.lambda;
   const warmupEnd = roles.joint ? warmupEndStep(lambda) : 0;
@@ -542,6 +564,12 @@ export function train(opts: TrainOptions): TrainResult {
       const kd = kdLoss(graph, cfg.distill, sOut, tOut, batch);
       for (const t of kd.terms) terms.push(t);
       let distill = kd.total;
+      if (rank !== null) {
+        rank.prepare(step, built.teacher, student);
+        const r = rank.loss(graph, student, step);
+        for (const t of r.terms) terms.push(t);
+        distill = distill === null ? r.total : graph.add(distill, r.total);
+      }
       if (hint !== null && tOut !== null) {
         const h = hint.loss(graph, sOut, tOut);
         terms.push({ name: 'hint', loss: h });

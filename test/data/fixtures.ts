@@ -1,11 +1,19 @@
 /** Small fixture files written by the data tests themselves (to os.tmpdir()). */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/engine/rng.js';
 
+const created: string[] = [];
+process.on('exit', () => {
+  for (const d of created) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp folder, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `kdrec-${prefix}-`));
+  const d = mkdtempSync(join(tmpdir(), `kdrec-${prefix}-`));
+  created.push(d);
+  return d;
 }
 
 export interface SimEvent {

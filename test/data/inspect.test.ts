@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
-import { parseSplitOption, register } from '../../src/cli/commands/data.js';
+import { inspectText, parseSplitOption, register } from '../../src/cli/commands/data.js';
 import { formatSummary, summarizeDataset } from '../../src/data/inspect.js';
 import { loadDataset } from '../../src/data/loaders/index.js';
 import { tempDir, writeSimFixture } from './fixtures.js';
@@ -30,7 +30,9 @@ test('inspect summary: rows, label rates, cardinalities per group, OOV counts', 
   assert.ok(item.oov! > 0);
   assert.equal(item.tableSize, ds.vocabs.item_id!.size);
   assert.equal(item.distinct, ds.vocabs.item_id!.size - 1, 'every train item is seen');
+  assert.ok(s.testUsers >= 1 && s.coldTestUsers <= s.testUsers);
   const text = formatSummary(s);
+  assert.match(text, /test users \d+, of which \d+ have no train event/);
   assert.match(text, /rows {6}60 events, 4 users, 6 items/);
   assert.match(text, /privileged fields \(2\)/);
   assert.match(text, /click +0\.\d+ \/ /);
@@ -43,31 +45,28 @@ test('--split parsing', () => {
   assert.throws(() => parseSplitOption('random'), /expected time, time:TRAIN,VALID/);
 });
 
-test('`kdrec data inspect DIR` prints the summary; DIR and --dataset are exclusive', async () => {
+test('`kdrec data inspect DIR` text; DIR and --dataset are exclusive; the command is registered', async () => {
   const dir = tempDir('inspectcli');
   writeSimFixture(dir, 40, 2);
-  const program = new Command();
-  program.exitOverride();
-  register(program);
-  let out = '';
-  const orig = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => {
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'kdrec', 'data', 'inspect', dir, '--split', 'time:0.5,0.25']);
-  } finally {
-    process.stdout.write = orig;
-  }
+  const out = await inspectText(dir, { split: 'time:0.5,0.25' });
   assert.match(out, /rows {6}40 events, 4 users, 6 items/);
   assert.match(out, /split {5}time 0\.5\/0\.25\/0\.25: train 20, valid 10, test 10/);
   assert.match(out, /context fields \(1\)\n {2}hour/);
-  const p2 = new Command();
-  p2.exitOverride();
-  register(p2);
+  const json = JSON.parse(await inspectText(undefined, { dataset: `sim:${dir}`, split: '', json: true }));
+  assert.equal(json.rows, 40);
+  await assert.rejects(inspectText(dir, { dataset: `sim:${dir}`, split: '' }), /either DIR or --dataset/);
   await assert.rejects(
-    p2.parseAsync(['node', 'kdrec', 'data', 'inspect', dir, '--dataset', `sim:${dir}`]),
-    /either DIR or --dataset/,
+    inspectText(dir, { split: '', window: '-1' }),
+    /--window must be a positive number of seconds/,
+  );
+  const program = new Command();
+  register(program);
+  const inspect = program.commands
+    .find((c) => c.name() === 'data')
+    ?.commands.find((c) => c.name() === 'inspect');
+  assert.ok(inspect, 'kdrec data inspect is registered');
+  assert.deepEqual(
+    inspect.options.map((o) => o.long),
+    ['--dataset', '--split', '--window', '--skip-bad-rows', '--json'],
   );
 });

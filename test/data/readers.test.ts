@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DuckDb } from '../../src/data/readers.js';
+import { tempDir } from './fixtures.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'kdrec-readers-'));
+const dir = tempDir('readers');
 const write = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);

@@ -63,6 +63,15 @@ test('sim loader: counts, time order, train-only vocab, OOV counts, catalogue', 
   assert.equal(loaded, clicks);
   assert.equal(ds.fingerprint.files.length, 4);
   assert.match(ds.fingerprint.sha256, /^[0-9a-f]{64}$/);
+  // requestId: dense ids in order of first appearance, equal exactly when request_id is equal.
+  const firstSeen = new Map<number, number>();
+  const sorted = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.ts - b.e.ts || a.i - b.i);
+  sorted.forEach(({ e }, row) => {
+    if (!firstSeen.has(e.request)) firstSeen.set(e.request, firstSeen.size);
+    assert.equal(ev.requestId![row], firstSeen.get(e.request));
+    assert.equal(ds.userIds[ev.userKey![row]!], String(e.user));
+    assert.equal(ds.itemIds[ev.itemKey![row]!], String(e.item));
+  });
   // Every split dataset has userKey/itemKey/ts for GAUC and exclusion masks.
   assert.equal(ds.splits.test.columns.itemKey!.length, 6);
 });

@@ -126,6 +126,23 @@ for (const name of OTHERS) {
     assert.deepEqual([...D], [2, 4, 6, 8]);
   });
 
+  test(`${name} sgemm uses only the leading M·K, K·N, M·N values of longer arrays`, { skip }, () => {
+    const rng = new Rng(99);
+    const [M, N, K] = [5, 6, 7];
+    const A = randomArray(rng, M * K + 3);
+    const B = randomArray(rng, K * N + 5);
+    const want = randomArray(rng, M * N + 4);
+    const got = want.slice();
+    jsKernels.sgemm(false, false, M, N, K, 1, A, B, 0.5, want);
+    k!.sgemm(false, false, M, N, K, 1, A, B, 0.5, got);
+    assertClose(got.subarray(0, M * N), want.subarray(0, M * N), 1e-5, `${name} oversized arrays`);
+    assert.deepEqual(
+      [...got.subarray(M * N)],
+      [...want.subarray(M * N)],
+      'values past M·N must be untouched',
+    );
+  });
+
   test(`${name} sgemm rejects arrays shorter than the shapes`, { skip }, () => {
     assert.throws(
       () =>
@@ -290,12 +307,25 @@ test('KDREC_KERNELS selects a provider; an unknown or unloadable one warns once 
       assert.match(r.stderr, new RegExp(`KDREC_KERNELS=${name} failed to load`));
     }
   }
+  // Auto mode: the fastest provider that loads, silently.
+  const auto = selectInChild('');
+  assert.equal(auto.status, 0);
+  assert.equal(auto.name, loadProvider('native') ? 'native' : loadProvider('wasm') ? 'wasm' : 'js');
+  assert.equal(auto.stderr, '');
   // A native provider that is built but fails to initialise also degrades to one line, not a crash.
   const broken = selectInChild('native', { KDREC_BLAS_THREADS: 'zero' });
   assert.equal(broken.status, 0);
   assert.equal(broken.name, 'js');
   assert.equal(broken.stderr.trim().split('\n').length, 1, broken.stderr);
   assert.match(broken.stderr, /KDREC_KERNELS=native failed to load/);
+  // …and in auto mode a built-but-broken native provider warns once and the next provider is used.
+  if (loadProvider('native') !== null) {
+    const autoBroken = selectInChild('', { KDREC_BLAS_THREADS: 'zero' });
+    assert.equal(autoBroken.status, 0);
+    assert.equal(autoBroken.name, loadProvider('wasm') ? 'wasm' : 'js');
+    assert.equal(autoBroken.stderr.trim().split('\n').length, 1, autoBroken.stderr);
+    assert.match(autoBroken.stderr, /native kernels are built but failed to load/);
+  }
 });
 
 test("kernelsInfo (kdrec doctor) names the active provider, each provider's status, BLAS and CPU features", () => {

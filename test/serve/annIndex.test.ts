@@ -31,7 +31,9 @@ describe('exact index', () => {
     const want = topK(allScores(v, q), 50);
     assert.deepEqual([...got.keys], [...want]);
     const s = allScores(v, q);
-    got.keys.forEach((k, i) => assert.ok(Math.abs(got.scores[i]! - s[k]!) < 1e-4));
+    got.keys.forEach((k, i) => {
+      assert.ok(Math.abs(got.scores[i]! - s[k]!) < 1e-4);
+    });
   });
 
   test('remove and add take effect without a rebuild', () => {
@@ -41,7 +43,10 @@ describe('exact index', () => {
     assert.notEqual(idx.search(q, 1).keys[0], best);
     assert.equal(idx.size(), 2999);
     // A new item beyond the catalogue, pointing along the query: it must come first.
-    idx.add(Int32Array.of(5000), q.map((x) => x * 100));
+    idx.add(
+      Int32Array.of(5000),
+      q.map((x) => x * 100),
+    );
     assert.equal(idx.search(q, 1).keys[0], 5000);
     assert.equal(idx.size(), 3000);
   });
@@ -51,8 +56,14 @@ describe('HNSW index', () => {
   test('the metric follows the score function; L2 for a dot model is refused', () => {
     assert.equal(metricFor('dot'), 'ip');
     assert.equal(metricFor('cosine'), 'cos');
-    assert.throws(() => metricFor('dot', 'l2sq'), /refusing a 'l2sq' index for a model trained with score function 'dot'/);
-    assert.throws(() => new HnswIndex(D, new Float32Array(D), 'dot', { metric: 'cos' }), /refusing a 'cos' index/);
+    assert.throws(
+      () => metricFor('dot', 'l2sq'),
+      /refusing a 'l2sq' index for a model trained with score function 'dot'/,
+    );
+    assert.throws(
+      () => new HnswIndex(D, new Float32Array(D), 'dot', { metric: 'cos' }),
+      /refusing a 'cos' index/,
+    );
   });
 
   test('recall@100 against exact search is high on a small catalogue', () => {
@@ -75,13 +86,33 @@ describe('HNSW index', () => {
     idx.remove(Int32Array.of(best));
     assert.ok(!idx.search(q, 20).keys.includes(best));
     assert.equal(idx.size(), 499);
-    idx.add(Int32Array.of(900), q.map((x) => x * 100));
+    // A new item along the query with the largest norm the index allows beats every other item.
+    const qn = Math.sqrt(q.reduce((s, x) => s + x * x, 0));
+    const along = q.map((x) => (x / qn) * idx.phi * 0.999);
+    idx.add(Int32Array.of(900), along);
     const r = idx.search(q, 3);
     assert.equal(r.keys[0], 900);
-    assert.ok(Math.abs(r.scores[0]! - allScores(q.map((x) => x * 100), q)[0]!) < 1e-2);
+    assert.ok(Math.abs(r.scores[0]! - qn * idx.phi * 0.999) < 1e-3);
     // Re-adding an existing key replaces its vector.
-    idx.add(Int32Array.of(900), q.map((x) => -x));
+    idx.add(Int32Array.of(900), q.map((x) => -x / qn));
     assert.notEqual(idx.search(q, 3).keys[0], 900);
+    // Beyond the norm bound of the MIPS transform the exact ranking cannot hold: refused.
+    assert.throws(() => idx.add(Int32Array.of(901), q.map((x) => x * 100)), /exceeds the index's bound/);
+  });
+
+  test('dot models: the MIPS transform keeps recall high where a raw inner-product graph fails', () => {
+    // Item norms spread over [0.2, 5] and queries anti-aligned with most items: the regime of a
+    // trained two-tower export (negative logits), where raw 'ip' HNSW collapses onto large-norm hubs.
+    const n = 3000;
+    const v = syntheticVectors(n, D, 8);
+    const shift = syntheticVectors(1, D, 9);
+    for (let i = 0; i < n; i++) {
+      const scale = 0.2 + (4.8 * i) / n;
+      for (let d = 0; d < D; d++) v[i * D + d] = (v[i * D + d]! * 0.3 + shift[d]!) * scale;
+    }
+    const queries = syntheticVectors(40, D, 10).map((x, j) => x * 0.3 - shift[j % D]!);
+    const r = evaluateIndex(v, D, queries, { scoreFn: 'dot', efs: [256] });
+    assert.ok(r.default.recallAt100 >= 0.9, `recall@100 ${r.default.recallAt100}`);
   });
 
   test('saved next to the manifest; load checks export identity and version', () => {

@@ -101,7 +101,10 @@ describe('request encoding', () => {
       },
       seq: {
         hist: { ids: new Int32Array(16).map((_, i) => user.batch.seq['hist']!.ids[i % 4]!), maxLen: 4 },
-        tags: { ids: new Int32Array(12).map((_, i) => ex.items.seq['tags']!.ids[rows[i / 3 | 0]! * 3 + (i % 3)]!), maxLen: 3 },
+        tags: {
+          ids: new Int32Array(12).map((_, i) => ex.items.seq['tags']!.ids[rows[(i / 3) | 0]! * 3 + (i % 3)]!),
+          maxLen: 3,
+        },
       },
       num: {
         activity: new Float32Array(4).fill(user.batch.num['activity']![0]!),
@@ -116,7 +119,10 @@ describe('request encoding', () => {
   });
 
   test('bad feature values are refused naming the field', () => {
-    assert.throws(() => bundle.encodeUser({ features: { activity: 'high' } }), /features\.activity: expected a finite number/);
+    assert.throws(
+      () => bundle.encodeUser({ features: { activity: 'high' } }),
+      /features\.activity: expected a finite number/,
+    );
     assert.throws(() => bundle.encodeUser({ features: { hist: 'i001' } }), /features\.hist: expected a list/);
   });
 

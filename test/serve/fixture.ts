@@ -20,7 +20,10 @@ export const itemToken = (k: number) => `i${pad(k)}`;
 
 /** A vocab whose token t_k lands on row k (equal counts sort by token). */
 function vocab(name: string, n: number, tok: (k: number) => string): Vocab {
-  return Vocab.fromCounts(name, Array.from({ length: n }, (_, i) => [tok(i + 1), 1] as const));
+  return Vocab.fromCounts(
+    name,
+    Array.from({ length: n }, (_, i) => [tok(i + 1), 1] as const),
+  );
 }
 
 export interface TinyExport {
@@ -83,7 +86,12 @@ export function tinyExport(opts: { scoreFn: 'dot' | 'cosine'; seed?: number; dir
       user_id: Int32Array.from({ length: U }, (_, u) => u + 1),
       age: Int32Array.from({ length: U }, (_, u) => 1 + (u % 4)),
     },
-    seq: { hist: { ids: Int32Array.from({ length: U * 4 }, (_, i) => (i % 4 < 2 ? 1 + (i % N_ITEMS) : -1)), maxLen: 4 } },
+    seq: {
+      hist: {
+        ids: Int32Array.from({ length: U * 4 }, (_, i) => (i % 4 < 2 ? 1 + (i % N_ITEMS) : -1)),
+        maxLen: 4,
+      },
+    },
     num: { activity: Float32Array.from({ length: U }, (_, u) => (u % 7) / 7) },
     labels: {},
     extra: {},

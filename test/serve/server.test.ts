@@ -113,13 +113,19 @@ describe('HTTP service', () => {
       pending.push(recommend(body));
       if (i % 20 === 10) {
         pending.push(
-          svc.app.inject({ method: 'POST', url: '/admin/reload', payload: { dir: i % 40 === 10 ? 'v2' : 'v1' } }),
+          svc.app.inject({
+            method: 'POST',
+            url: '/admin/reload',
+            payload: { dir: i % 40 === 10 ? 'v2' : 'v1' },
+          }),
         );
       }
     }
     const res = await Promise.all(pending);
     for (const r of res) assert.equal(r.statusCode, 200, r.body);
-    const exports = new Set(res.filter((r) => r.body.includes('"items"')).map((r) => JSON.parse(r.body).export));
+    const exports = new Set(
+      res.filter((r) => r.body.includes('"items"')).map((r) => JSON.parse(r.body).export),
+    );
     assert.ok(exports.size >= 1);
     const swap = await svc.app.inject({ method: 'POST', url: '/admin/reload', payload: { dir: 'v2' } });
     assert.equal(swap.statusCode, 200);

@@ -9,7 +9,7 @@ import { formatSummary, summarizeDataset } from '../../data/inspect.js';
 import { loadDataset, parseDatasetSpec } from '../../data/loaders/index.js';
 import { summarizeReports } from '../../data/readers.js';
 
-interface InspectOptions {
+export interface InspectOptions {
   dataset?: string;
   split: string;
   window?: string;
@@ -52,26 +52,29 @@ export function register(program: Command): void {
         '  kdrec data inspect --dataset movielens-100k:../shared/data/movielens-100k --split leave-last-out',
     )
     .action(async (dir: string | undefined, o: InspectOptions) => {
-      if (dir && o.dataset) throw new Error('give either DIR or --dataset, not both');
-      if (!dir && !o.dataset) throw new Error('give a simulator output DIR or --dataset KIND:PATH');
-      const spec = parseDatasetSpec(o.dataset ?? `sim:${dir}`);
-      const windowSeconds = o.window === undefined ? undefined : Number(o.window);
-      if (windowSeconds !== undefined && !(windowSeconds > 0))
-        throw new Error(`--window must be a positive number of seconds, got '${o.window}'`);
-      const ds = await loadDataset(spec, {
-        ...(o.split ? { split: parseSplitOption(o.split) } : {}),
-        ...(windowSeconds ? { windowSeconds } : {}),
-        skipBadRows: !!o.skipBadRows,
-      });
-      const summary = summarizeDataset(ds);
-      if (o.json) {
-        process.stdout.write(`${JSON.stringify(summary)}\n`);
-        return;
-      }
-      process.stdout.write(`${formatSummary(summary)}\n`);
-      if (summary.skippedRows)
-        process.stdout.write(
-          `\nbad rows skipped:\n${summarizeReports(ds.stats.reads.filter((r) => r.skipped))}\n`,
-        );
+      process.stdout.write(await inspectText(dir, o));
     });
+}
+
+/** What `kdrec data inspect` prints (text or one JSON line), for DIR or --dataset. */
+export async function inspectText(dir: string | undefined, o: InspectOptions): Promise<string> {
+  if (dir && o.dataset) throw new Error('give either DIR or --dataset, not both');
+  if (!dir && !o.dataset) throw new Error('give a simulator output DIR or --dataset KIND:PATH');
+  const spec = parseDatasetSpec(o.dataset ?? `sim:${dir}`);
+  const windowSeconds = o.window === undefined ? undefined : Number(o.window);
+  if (windowSeconds !== undefined && !(windowSeconds > 0)) {
+    throw new Error(`--window must be a positive number of seconds, got '${o.window}'`);
+  }
+  const ds = await loadDataset(spec, {
+    ...(o.split ? { split: parseSplitOption(o.split) } : {}),
+    ...(windowSeconds ? { windowSeconds } : {}),
+    skipBadRows: !!o.skipBadRows,
+  });
+  const summary = summarizeDataset(ds);
+  if (o.json) return `${JSON.stringify(summary)}\n`;
+  let text = `${formatSummary(summary)}\n`;
+  if (summary.skippedRows) {
+    text += `\nbad rows skipped:\n${summarizeReports(ds.stats.reads.filter((r) => r.skipped))}\n`;
+  }
+  return text;
 }

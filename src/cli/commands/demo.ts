@@ -27,8 +27,16 @@ export function register(program: Command): void {
       let n = seeds;
       if (o.seeds !== undefined) {
         n = Number(o.seeds);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`--seeds must be a positive integer, got '${o.seeds}'`);
+        if (!Number.isInteger(n) || n < 1)
+          throw new Error(`--seeds must be a positive integer, got '${o.seeds}'`);
       }
-      await runAndReport({ dataset: 'sim', outDir: o.out, seeds: n, config, configFile, quiet: o.quiet ?? false });
+      await runAndReport({
+        dataset: 'sim',
+        outDir: o.out,
+        seeds: n,
+        config,
+        configFile,
+        quiet: o.quiet ?? false,
+      });
     });
 }

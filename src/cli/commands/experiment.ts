@@ -118,16 +118,50 @@ export async function runAndReport(run: ExperimentRun): Promise<Results> {
   const resultsPath = join(run.outDir, 'results.json');
   writeResults(resultsPath, results);
   const paths = await writeReport(run.outDir, results);
-  const table = formatTable(comparisonTable(results));
+  const table = formatTable(comparisonTable(results, { metrics: terminalMetrics(results) }));
+  const protocol = (results.config['evaluation'] as { protocol?: string } | undefined)?.protocol;
   const seconds = (performance.now() - t0) / 1000;
   process.stdout.write(
     `\n${results.dataset.name} · ${results.seeds.length} seed${results.seeds.length > 1 ? 's' : ''}` +
       (results.primaryMetric ? ` · primary metric ${results.primaryMetric}` : '') +
       `\n\n${table}\n\n` +
+      (protocol ? `${wrap(`How measured: ${protocol}`, 100)}\n\n` : '') +
       `${outcome.trained} cell(s) trained, ${outcome.reused} reused, ${seconds.toFixed(0)} s.\n` +
       `results: ${resultsPath}\nreport:  ${paths.html}\n         ${paths.markdown}\n`,
   );
   return results;
+}
+
+/**
+ * The terminal's columns: the primary metric, teacher agreement, ground truth and the headline
+ * classification/retrieval metrics (LogLoss, Kendall tau and the rest are in report.md/html).
+ */
+function terminalMetrics(results: Results): string[] {
+  const k = (results.config['evaluation'] as { k?: number } | undefined)?.k ?? 50;
+  const want = [
+    results.primaryMetric,
+    `overlap@${k}`,
+    `trueDwell@${k}`,
+    'AUC',
+    'GAUC',
+    `Recall@${k}`,
+    `NDCG@${k}`,
+  ];
+  const present = new Set(results.models.flatMap((m) => Object.keys(m.metrics)));
+  return want.filter((m, i): m is string => m !== undefined && present.has(m) && want.indexOf(m) === i);
+}
+
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
 }
 
 function positiveInt(name: string) {

@@ -3,12 +3,14 @@
  */
 import type { Command } from 'commander';
 import * as bench from './bench.js';
+import * as cascadeCmd from './cascade.js';
 import * as data from './data.js';
 import * as demo from './demo.js';
 import * as doctor from './doctor.js';
 import * as experiment from './experiment.js';
 import * as exportCmd from './export.js';
 import * as indexCmd from './indexCmd.js';
+import * as serveCmd from './serve.js';
 import * as simulate from './simulate.js';
 import * as teacher from './teacher.js';
 import * as train from './train.js';
@@ -17,4 +19,4 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: CommandModule[] = [bench, data, doctor, simulate, train, teacher, experiment, demo, exportCmd, indexCmd];
+export const commandModules: CommandModule[] = [bench, data, doctor, simulate, train, teacher, experiment, demo, exportCmd, indexCmd, serveCmd, cascadeCmd];

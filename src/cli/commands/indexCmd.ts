@@ -28,7 +28,12 @@ export function register(program: Command): void {
     .requiredOption('--export <dir>', 'export directory (from `kdrec export`)')
     .option('--metric <m>', "ip | cos (default: from the manifest's score function; l2sq is refused)")
     .option('--connectivity <n>', 'HNSW graph degree M', int('--connectivity'), HNSW_DEFAULTS.connectivity)
-    .option('--ef-construction <n>', 'HNSW expansion at build time', int('--ef-construction'), HNSW_DEFAULTS.expansionAdd)
+    .option(
+      '--ef-construction <n>',
+      'HNSW expansion at build time',
+      int('--ef-construction'),
+      HNSW_DEFAULTS.expansionAdd,
+    )
     .action((o: { export: string; metric?: string; connectivity: number; efConstruction: number }) => {
       if (o.metric !== undefined && !METRICS.includes(o.metric))
         throw new Error(`--metric: expected one of ${METRICS.join(', ')}, got '${o.metric}'`);
@@ -84,7 +89,9 @@ export function register(program: Command): void {
           const ids = b.knownUserIds().slice(0, o.queries);
           if (ids.length === 0) throw new Error(`${o.export}: no known users to query with`);
           queries = new Float32Array(ids.length * dim);
-          ids.forEach((id, i) => queries.set(b.userVector(b.encodeUser({ userId: id })), i * dim));
+          ids.forEach((id, i) => {
+            queries.set(b.userVector(b.encodeUser({ userId: id })), i * dim);
+          });
         } else {
           dim = o.dim;
           scoreFn = 'dot';
@@ -94,7 +101,9 @@ export function register(program: Command): void {
         const log = o.json ? undefined : (m: string) => process.stderr.write(`${m}\n`);
         const r = evaluateIndex(vectors, dim, queries, { scoreFn, efs, ...(log ? { log } : {}) });
         if (o.json) {
-          process.stdout.write(`${JSON.stringify({ recallAt100: r.default.recallAt100, qps: r.default.qps, ef: r.default.ef })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ recallAt100: r.default.recallAt100, qps: r.default.qps, ef: r.default.ef })}\n`,
+          );
           return;
         }
         process.stdout.write(

@@ -16,8 +16,15 @@ import {
 import { DuckDb, type ReadOptions } from '../readers.js';
 import { prepareAliCcp } from './aliCcp.js';
 import { prepareKuairand } from './kuairand.js';
-import { prepareMovielens100k } from './movielens100k.js';
-import { prepareSim } from './sim.js';
+import { type UserStateOptions, type UserStateSource, withUserState } from '../userState.js';
+import { MOVIELENS_USER_STATE, prepareMovielens100k } from './movielens100k.js';
+import { prepareSim, SIM_USER_STATE } from './sim.js';
+
+/** The loaders that declare user-state features (src/data/userState.ts). */
+const USER_STATE_SOURCES: Partial<Record<DatasetKind, UserStateSource>> = {
+  sim: SIM_USER_STATE,
+  'movielens-100k': MOVIELENS_USER_STATE,
+};
 
 export interface DatasetSpec {
   kind: DatasetKind;
@@ -43,8 +50,10 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
 }
 
 export interface LoadOptions extends BuildOptions, ReadOptions {
-  /** DuckDB worker threads (default: one per core). */
+  /** DuckDB worker threads (default: $KDREC_DUCKDB_THREADS, else one per core). */
   duckdbThreads?: number;
+  /** Add as-of-request user-state features (last-N items and keys, trailing-window counts and rates). */
+  userState?: UserStateOptions;
 }
 
 export async function prepareSource(
@@ -75,7 +84,15 @@ export async function loadDataset(
   const db = await DuckDb.open(opts.duckdbThreads === undefined ? {} : { threads: opts.duckdbThreads });
   try {
     const src = await prepareSource(db, s, opts);
-    return await buildDataset(db, src, { ...opts, split: opts.split ?? src.defaultSplit });
+    const ds = await buildDataset(db, src, { ...opts, split: opts.split ?? src.defaultSplit });
+    if (opts.userState === undefined) return ds;
+    const source = USER_STATE_SOURCES[s.kind];
+    if (source === undefined) {
+      throw new Error(
+        `dataset ${s.kind}: user state is not declared for this loader (available for ${Object.keys(USER_STATE_SOURCES).join(', ')})`,
+      );
+    }
+    return withUserState(ds, source, opts.userState);
   } finally {
     db.close();
   }

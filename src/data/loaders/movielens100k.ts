@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { PreparedSource } from '../dataset.js';
 import { type DuckDb, type ReadOptions, sqlStr } from '../readers.js';
 import type { SchemaDecl } from '../schema.js';
+import type { UserStateSource } from '../userState.js';
 
 export const MOVIELENS_SCHEMA: SchemaDecl = {
   fields: [
@@ -39,6 +40,16 @@ export const MOVIELENS_SCHEMA: SchemaDecl = {
     { name: 'long_engagement', kind: 'label' },
     { name: 'rating', kind: 'label' },
   ],
+};
+
+/**
+ * User state (issue 9, src/data/userState.ts): the last-N movies and their genres, and the share of
+ * recent ratings that are >= 4 (every rating is an interaction here, so a click rate would be 1).
+ */
+export const MOVIELENS_USER_STATE: UserStateSource = {
+  itemField: 'item_id',
+  keyField: 'genres',
+  rateLabels: ['long_engagement'],
 };
 
 const GENRE_COLS = Array.from({ length: 19 }, (_, i) => `g${i}`);

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { PreparedSource } from '../dataset.js';
 import type { DuckDb, ReadOptions } from '../readers.js';
 import type { SchemaDecl } from '../schema.js';
+import type { UserStateSource } from '../userState.js';
 
 function tablePath(dir: string, name: string): string {
   for (const ext of ['csv', 'parquet']) {
@@ -57,6 +58,16 @@ export const SIM_SCHEMA: SchemaDecl = {
     { name: 'long_dwell', kind: 'label' },
     { name: 'dwell_s', kind: 'label' },
   ],
+};
+
+/**
+ * User state (issue 9, src/data/userState.ts): the last-N exposed items and their categories, and
+ * the user's recent click and long-dwell rates.
+ */
+export const SIM_USER_STATE: UserStateSource = {
+  itemField: 'item_id',
+  keyField: 'category',
+  rateLabels: ['click', 'long_dwell'],
 };
 
 export async function prepareSim(db: DuckDb, dir: string, opts: ReadOptions): Promise<PreparedSource> {

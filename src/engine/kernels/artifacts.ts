@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 let root: string | null = null;
 
+/** A provider's build artifact does not exist (not built on this machine): a normal state, not a fault. */
+export class ProviderNotBuiltError extends Error {
+  override name = 'ProviderNotBuiltError';
+}
+
 /** The directory holding kdrec's package.json, found by walking up from this module. */
 export function packageRoot(): string {
   if (root !== null) return root;

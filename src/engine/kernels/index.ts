@@ -3,8 +3,11 @@
  * KDREC_KERNELS=js|wasm|native forces one; otherwise the fastest that loads is used (native, then
  * wasm, then js). If a requested provider fails to load, kdrec prints one warning line and falls
  * back to the TypeScript provider, never crashing (issue 8). In auto mode a provider that is simply
- * not built is skipped silently: that is the normal state of a machine without OpenBLAS.
+ * not built is skipped silently (the normal state of a machine without OpenBLAS; the install step
+ * already said so once), while one that is built but fails to load prints one warning line and the
+ * next provider is tried.
  */
+import { ProviderNotBuiltError } from './artifacts.js';
 import { cpuFeatures, DISPLAY_FEATURES } from './cpu.js';
 import { jsKernels } from './js.js';
 import { loadNativeKernels, type NativeKernels } from './native.js';
@@ -21,6 +24,8 @@ let active: Kernels | null = null;
 let selectionNote = '';
 const loaded = new Map<ProviderName, Kernels>([['js', jsKernels]]);
 const loadErrors = new Map<ProviderName, string>();
+/** Providers whose artifact exists but failed to load (a fault worth a warning even in auto mode). */
+const brokenProviders = new Set<ProviderName>();
 
 export function getKernels(): Kernels {
   if (active === null) active = selectKernels(process.env['KDREC_KERNELS']);
@@ -47,6 +52,7 @@ export function loadProvider(name: ProviderName): Kernels | null {
     return k;
   } catch (err) {
     loadErrors.set(name, err instanceof Error ? err.message : String(err));
+    if (!(err instanceof ProviderNotBuiltError)) brokenProviders.add(name);
     return null;
   }
 }
@@ -64,6 +70,11 @@ function selectKernels(requested: string | undefined): Kernels {
       if (k !== null) {
         selectionNote = 'auto: fastest provider that loads';
         return k;
+      }
+      if (brokenProviders.has(name)) {
+        process.stderr.write(
+          `kdrec: warning: ${name} kernels are built but failed to load (${loadErrors.get(name)}); trying the next provider\n`,
+        );
       }
     }
     selectionNote = 'auto: native and wasm unavailable';

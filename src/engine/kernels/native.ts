@@ -17,7 +17,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { nativeArtifactPath } from './artifacts.js';
+import { nativeArtifactPath, ProviderNotBuiltError } from './artifacts.js';
 import { cpuFeatures } from './cpu.js';
 import type { Kernels } from './types.js';
 
@@ -58,7 +58,7 @@ function blasThreadsFromEnv(): number {
 export function loadNativeKernels(): NativeKernels {
   const path = nativeArtifactPath();
   if (!existsSync(path)) {
-    throw new Error(
+    throw new ProviderNotBuiltError(
       `${path} is missing: build it with \`node scripts/build-native.mjs\` (needs a C compiler and libopenblas-dev)`,
     );
   }

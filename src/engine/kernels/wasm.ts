@@ -19,7 +19,7 @@
  * scripts/build-wasm.mjs assembles at build time.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { wasmArtifactPath } from './artifacts.js';
+import { ProviderNotBuiltError, wasmArtifactPath } from './artifacts.js';
 import { jsKernels } from './js.js';
 import type { Kernels } from './types.js';
 
@@ -52,7 +52,9 @@ function align4(n: number): number {
 export function loadWasmKernels(): Kernels {
   const path = wasmArtifactPath();
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: run \`npm run build\` (scripts/build-wasm.mjs assembles it)`);
+    throw new ProviderNotBuiltError(
+      `${path} is missing: run \`npm run build\` (scripts/build-wasm.mjs assembles it)`,
+    );
   }
   const module = new WebAssembly.Module(readFileSync(path));
   const ex = new WebAssembly.Instance(module, {}).exports as unknown as SgemmExports;
