@@ -14,21 +14,8 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadExperimentConfig, runExperiment } from '../src/eval/experiment.js';
+import { loadExperimentConfig, pairedComparison, runExperiment } from '../src/eval/experiment.js';
 import { type Results, writeResults } from '../src/eval/results.js';
-
-/** Per-seed paired difference a − b of one metric; the verdict needs the same sign in every seed. */
-export function pairedComparison(
-  a: readonly number[],
-  b: readonly number[],
-): { deltas: number[]; mean: number; verdict: 'better' | 'worse' | 'within seed noise' } {
-  if (a.length !== b.length || a.length === 0)
-    throw new Error(`paired comparison needs the same seeds on both sides (${a.length} vs ${b.length})`);
-  const deltas = a.map((x, i) => x - b[i]!);
-  const mean = deltas.reduce((s, d) => s + d, 0) / deltas.length;
-  const verdict = deltas.every((d) => d > 0) ? 'better' : deltas.every((d) => d < 0) ? 'worse' : 'within seed noise';
-  return { deltas, mean, verdict };
-}
 
 function fmt(x: number | undefined, digits = 4): string {
   return x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
@@ -38,7 +25,18 @@ function fmt(x: number | undefined, digits = 4): string {
 export function userStateTables(results: Results, k: number): string {
   const ndcg = `NDCG@${k}`;
   const recall = `Recall@${k}`;
-  const cols = [ndcg, recall, `${ndcg} (warm)`, `${ndcg} (cold)`, `${recall} (warm)`, `${recall} (cold)`, 'AUC'];
+  const truth = `trueClicks@${k}`;
+  const hasTruth = results.models.some((m) => truth in m.metrics);
+  const cols = [
+    ndcg,
+    recall,
+    `${ndcg} (warm)`,
+    `${ndcg} (cold)`,
+    `${recall} (warm)`,
+    `${recall} (cold)`,
+    ...(hasTruth ? [truth] : []),
+    'AUC',
+  ];
   const pop = results.models.find((m) => m.name === 'popularity');
   const lines: string[] = [];
   lines.push(`| model | ${cols.join(' | ')} | beats popularity on ${ndcg} |`);
@@ -51,7 +49,12 @@ export function userStateTables(results: Results, k: number): string {
     let beats = '–';
     if (pop !== undefined && m.name !== 'popularity' && m.metrics[ndcg] && pop.metrics[ndcg]) {
       const p = pairedComparison(m.metrics[ndcg].perSeed, pop.metrics[ndcg].perSeed);
-      beats = p.verdict === 'better' ? 'yes (every seed)' : p.verdict === 'worse' ? '**no** (every seed)' : 'not in every seed';
+      beats =
+        p.verdict === 'better'
+          ? 'yes (every seed)'
+          : p.verdict === 'worse'
+            ? '**no** (every seed)'
+            : 'not in every seed';
     }
     lines.push(`| ${m.name} | ${cells.join(' | ')} | ${beats} |`);
   }
@@ -60,17 +63,23 @@ export function userStateTables(results: Results, k: number): string {
   for (const m of results.models) {
     if (m.role === 'teacher' || m.name === 'popularity' || m.name === 'plain') continue;
     pairs.push([m.name, 'plain']);
-    if (m.name.endsWith('-state') && byName.has(m.name.slice(0, -'-state'.length)))
-      pairs.push([m.name, m.name.slice(0, -'-state'.length)]);
+    const without = m.name.slice(0, -'-state'.length);
+    if (m.name.endsWith('-state') && without !== 'plain' && byName.has(without)) {
+      pairs.push([m.name, without]);
+      // Does distillation add anything once the student sees the user state?
+      if (byName.has('plain-state')) pairs.push([m.name, 'plain-state']);
+    }
   }
   lines.push('');
   lines.push(`| comparison | metric | per-seed Δ | mean Δ | verdict |`);
   lines.push('|---|---|---|---|---|');
   for (const [a, b] of pairs) {
-    for (const metric of [ndcg, `${ndcg} (warm)`, `${ndcg} (cold)`, recall]) {
+    for (const metric of [ndcg, `${ndcg} (warm)`, `${ndcg} (cold)`, recall, ...(hasTruth ? [truth] : [])]) {
       const ma = byName.get(a)?.metrics[metric];
       const mb = byName.get(b)?.metrics[metric];
       if (ma === undefined || mb === undefined) continue;
+      // Without cold users the warm split is the whole set: do not repeat it.
+      if (metric === `${ndcg} (warm)` && byName.get(a)?.metrics[`${ndcg} (cold)`] === undefined) continue;
       const p = pairedComparison(ma.perSeed, mb.perSeed);
       const verdict = p.verdict === 'within seed noise' ? p.verdict : `${p.verdict}, beyond seed noise`;
       lines.push(

@@ -459,7 +459,8 @@ export async function buildDataset(
         join: `LEFT JOIN ${vocabTables.get(f.table)!} ${j} ON ${j}.tok = ${expr}`,
         spec: { kind: 'number', out },
       };
-      if (cov) plan.cov = { field: f, cov };
+      // The catalogue's columns are not counted (cov null) but still map OOV/missing to row 0.
+      plan.cov = { field: f, cov: cov ?? { oov: 0, missing: 0 } };
       return { plan, out };
     }
     if (f.kind === 'categorical') {

@@ -99,9 +99,11 @@ export function userStateFieldDecls(
 ): FieldDecl[] {
   const schema = new Schema(base, null, where);
   const need = (name: string, what: string) => {
-    if (!schema.has(name)) throw new Error(`${where}: user state needs ${what} '${name}', which the schema does not declare`);
+    if (!schema.has(name))
+      throw new Error(`${where}: user state needs ${what} '${name}', which the schema does not declare`);
     const f = schema.field(name);
-    if (f.group !== 'item') throw new Error(`${where}: user state ${what} '${name}' must be an item field (it is ${f.group})`);
+    if (f.group !== 'item')
+      throw new Error(`${where}: user state ${what} '${name}' must be an item field (it is ${f.group})`);
     return f;
   };
   const item = need(source.itemField, 'item-id field');
@@ -122,7 +124,9 @@ export function userStateFieldDecls(
   if (source.keyField !== undefined) {
     const key = need(source.keyField, 'key field');
     if (key.kind !== 'categorical' && key.kind !== 'multi_hot')
-      throw new Error(`${where}: user state key field '${key.name}' must be categorical or multi_hot, is ${key.kind}`);
+      throw new Error(
+        `${where}: user state key field '${key.name}' must be categorical or multi_hot, is ${key.kind}`,
+      );
     decls.push({
       name: `recent_${key.name}`,
       kind: 'sequence',
@@ -132,13 +136,19 @@ export function userStateFieldDecls(
       pooling: 'mean',
       ...(key.kind === 'categorical'
         ? { poolFrom: key.name }
-        : { embedding: { share: key.table, ...(key.embeddingDim !== undefined ? { dim: key.embeddingDim } : {}) } }),
+        : {
+            embedding: {
+              share: key.table,
+              ...(key.embeddingDim !== undefined ? { dim: key.embeddingDim } : {}),
+            },
+          }),
       description: `the ${key.name} of the user's latest events before the request, the last ${opts.lastN} kept`,
     });
   }
   const labels = new Set(schema.labels.map((f) => f.name));
   for (const l of source.rateLabels)
-    if (!labels.has(l)) throw new Error(`${where}: user state rate label '${l}' is not a label of the schema`);
+    if (!labels.has(l))
+      throw new Error(`${where}: user state rate label '${l}' is not a label of the schema`);
   for (const w of opts.windows) {
     windowSeconds(w);
     decls.push({
@@ -172,8 +182,7 @@ export function userStateLayout(schema: Schema): UserStateLayout | null {
   for (const f of schema.features) {
     if (!isUserStateSource(f.source)) continue;
     any = true;
-    const bad = (why: string) =>
-      new Error(`schema field '${f.name}': source '${f.source}' ${why}`);
+    const bad = (why: string) => new Error(`schema field '${f.name}': source '${f.source}' ${why}`);
     if (f.group !== 'user') throw bad(`is a user-state feature, so its group must be 'user' (is ${f.group})`);
     const [kind, ...rest] = f.source.slice(STATE_PREFIX.length).split(':');
     if (kind === 'items' && rest.length === 1 && f.kind === 'sequence')
@@ -183,10 +192,15 @@ export function userStateLayout(schema: Schema): UserStateLayout | null {
     else if (kind === 'count' && rest.length === 1 && f.kind === 'numeric')
       layout.counts.push({ field: f.name, window: rest[0]!, seconds: windowSeconds(rest[0]!) });
     else if (kind === 'rate' && rest.length === 2 && f.kind === 'numeric')
-      layout.rates.push({ field: f.name, label: rest[0]!, window: rest[1]!, seconds: windowSeconds(rest[1]!) });
+      layout.rates.push({
+        field: f.name,
+        label: rest[0]!,
+        window: rest[1]!,
+        seconds: windowSeconds(rest[1]!),
+      });
     else
       throw bad(
-        "is not a user-state source: expected _state.items:FIELD or _state.keys:FIELD (sequence), _state.count:W or _state.rate:LABEL:W (numeric)",
+        'is not a user-state source: expected _state.items:FIELD or _state.keys:FIELD (sequence), _state.count:W or _state.rate:LABEL:W (numeric)',
       );
   }
   return any ? layout : null;
@@ -206,7 +220,9 @@ export function userStateCatalog(layout: UserStateLayout, items: Columns, where:
   if (layout.items !== null) {
     const col = items.cat[layout.items.itemField];
     if (col === undefined)
-      throw new Error(`${where}: the item catalogue has no categorical column '${layout.items.itemField}' (needed by ${layout.items.field})`);
+      throw new Error(
+        `${where}: the item catalogue has no categorical column '${layout.items.itemField}' (needed by ${layout.items.field})`,
+      );
     itemTableRow = col;
   }
   let keys: Int32Array | null = null;
@@ -221,7 +237,10 @@ export function userStateCatalog(layout: UserStateLayout, items: Columns, where:
     } else if (seq !== undefined) {
       keys = seq.ids;
       K = seq.maxLen;
-    } else throw new Error(`${where}: the item catalogue has no column '${name}' (needed by ${layout.keys.field})`);
+    } else
+      throw new Error(
+        `${where}: the item catalogue has no column '${name}' (needed by ${layout.keys.field})`,
+      );
   }
   return { size: items.size, itemTableRow, keys, keysPerItem: K };
 }
@@ -257,12 +276,15 @@ export function computeUserState(
 ): UserStateColumns {
   const n = log.user.length;
   if (log.ts.length !== n || log.itemRow.length !== n)
-    throw new Error(`user state: event log columns differ in length (user ${n}, ts ${log.ts.length}, itemRow ${log.itemRow.length})`);
+    throw new Error(
+      `user state: event log columns differ in length (user ${n}, ts ${log.ts.length}, itemRow ${log.itemRow.length})`,
+    );
   if (queryTs.length !== queryUser.length)
     throw new Error(`user state: ${queryUser.length} query users but ${queryTs.length} query times`);
   for (let i = 0; i < n; i++) {
     const r = log.itemRow[i]!;
-    if (r >= catalog.size) throw new Error(`user state: event ${i} has catalogue row ${r}, the catalogue has ${catalog.size}`);
+    if (r >= catalog.size)
+      throw new Error(`user state: event ${i} has catalogue row ${r}, the catalogue has ${catalog.size}`);
   }
   const Q = queryUser.length;
   const out: UserStateColumns = { size: Q, seq: {}, num: {} };
@@ -287,8 +309,10 @@ export function computeUserState(
   }
   for (const r of layout.rates) {
     const lab = log.labels[r.label];
-    if (lab === undefined) throw new Error(`user state: ${r.field} needs label '${r.label}', which the event log lacks`);
-    if (lab.length !== n) throw new Error(`user state: label '${r.label}' has ${lab.length} values for ${n} events`);
+    if (lab === undefined)
+      throw new Error(`user state: ${r.field} needs label '${r.label}', which the event log lacks`);
+    if (lab.length !== n)
+      throw new Error(`user state: label '${r.label}' has ${lab.length} values for ${n} events`);
     const all = counterAll(r.seconds);
     const pos = new WindowCounter(log.user, zeros, log.ts, 1, r.seconds, lab);
     const col = new Float32Array(Q);
@@ -379,11 +403,13 @@ export function normalizeUserState(cols: UserStateColumns, schema: Schema): User
 /** The dataset's events as a user-state event log (every split: the queries decide what is visible). */
 export function datasetEventLog(ds: LoadedDataset, labels: readonly string[]): UserEventLog {
   const ev = ds.events.columns;
-  if (!ev.userKey || !ev.itemKey || !ev.ts) throw new Error(`${ds.name}: events need userKey, itemKey and ts for user state`);
+  if (!ev.userKey || !ev.itemKey || !ev.ts)
+    throw new Error(`${ds.name}: events need userKey, itemKey and ts for user state`);
   const lab: Record<string, Float32Array> = {};
   for (const l of labels) {
     const col = ev.labels[l];
-    if (col === undefined) throw new Error(`${ds.name}: user state needs label '${l}', which the events lack`);
+    if (col === undefined)
+      throw new Error(`${ds.name}: user state needs label '${l}', which the events lack`);
     lab[l] = col;
   }
   return { user: ev.userKey, ts: ev.ts, itemRow: ev.itemKey, labels: lab };
@@ -395,7 +421,11 @@ export function datasetEventLog(ds: LoadedDataset, labels: readonly string[]): U
  * and the splits rebuilt over the new columns. Samples built later (recall negatives, candidate
  * rows) copy user fields from their source row, so they carry the state as of that row's time.
  */
-export function withUserState(ds: LoadedDataset, source: UserStateSource, opts: UserStateOptions): LoadedDataset {
+export function withUserState(
+  ds: LoadedDataset,
+  source: UserStateSource,
+  opts: UserStateOptions,
+): LoadedDataset {
   const where = `${ds.name}: user state`;
   const decls = userStateFieldDecls(ds.schema.decl, source, opts, where);
   const decl: SchemaDecl = { fields: [...ds.schema.decl.fields, ...decls] };
@@ -408,7 +438,8 @@ export function withUserState(ds: LoadedDataset, source: UserStateSource, opts: 
   const ev = ds.events.columns;
   const cols = computeUserState(layout, catalog, log, ev.userKey!, ev.ts!);
   const numericStats = { ...fit.numericStats };
-  for (const [name, col] of Object.entries(cols.num)) numericStats[name] = fitNumeric(col, ds.split, unfitted.field(name));
+  for (const [name, col] of Object.entries(cols.num))
+    numericStats[name] = fitNumeric(col, ds.split, unfitted.field(name));
   const schema = new Schema(decl, { tableSizes: fit.tableSizes, numericStats }, where);
   normalizeUserState(cols, schema);
   const events: Columns = {
@@ -424,10 +455,19 @@ export function withUserState(ds: LoadedDataset, source: UserStateSource, opts: 
     const prev = ds.splits[name].columns;
     // Keep every column the split already has (including extras set on it) and add the new ones.
     const added: Columns = contiguous
-      ? sliceColumns({ size: ev.size, cat: {}, seq: cols.seq, num: cols.num, labels: {}, extra: {} }, rows[0]!, rows[0]! + rows.length)
-      : new ColumnarDataset({ size: ev.size, cat: {}, seq: cols.seq, num: cols.num, labels: {}, extra: {} }).select(
-          Int32Array.from(rows),
-        ).columns;
+      ? sliceColumns(
+          { size: ev.size, cat: {}, seq: cols.seq, num: cols.num, labels: {}, extra: {} },
+          rows[0]!,
+          rows[0]! + rows.length,
+        )
+      : new ColumnarDataset({
+          size: ev.size,
+          cat: {},
+          seq: cols.seq,
+          num: cols.num,
+          labels: {},
+          extra: {},
+        }).select(Int32Array.from(rows)).columns;
     splits[name] = new ColumnarDataset(
       { ...prev, seq: { ...prev.seq, ...added.seq }, num: { ...prev.num, ...added.num } },
       `${ds.name} ${name} split`,

@@ -16,8 +16,14 @@ import type { Graph } from '../engine/graph.js';
 import type { Tensor } from '../engine/tensor.js';
 
 /** Row-wise softmax(t / T) of [L, N] teacher scores. */
-export function teacherSoftmaxTarget(teacherScores: Float32Array, lists: number, n: number, temperature: number): Float32Array {
-  if (teacherScores.length !== lists * n) throw new Error(`listwise: ${teacherScores.length} teacher scores for ${lists} lists of ${n}`);
+export function teacherSoftmaxTarget(
+  teacherScores: Float32Array,
+  lists: number,
+  n: number,
+  temperature: number,
+): Float32Array {
+  if (teacherScores.length !== lists * n)
+    throw new Error(`listwise: ${teacherScores.length} teacher scores for ${lists} lists of ${n}`);
   if (!(temperature > 0)) throw new Error(`listwise: temperature must be > 0, got ${temperature}`);
   const q = new Float32Array(lists * n);
   for (let l = 0; l < lists; l++) {
@@ -49,9 +55,17 @@ export function rankPositionTarget(lists: number, n: number, clip = 512): Float3
 }
 
 /** Mean over lists of −Σ q · log softmax(s / T), times T² when `t2Scale`. */
-export function listwiseLoss(g: Graph, scores: Tensor, target: Float32Array, temperature: number, t2Scale: boolean): Tensor {
+export function listwiseLoss(
+  g: Graph,
+  scores: Tensor,
+  target: Float32Array,
+  temperature: number,
+  t2Scale: boolean,
+): Tensor {
   if (scores.shape.length !== 2 || target.length !== scores.size) {
-    throw new Error(`listwise: scores [${scores.shape.join(', ')}] and ${target.length} target values differ`);
+    throw new Error(
+      `listwise: scores [${scores.shape.join(', ')}] and ${target.length} target values differ`,
+    );
   }
   const s = temperature === 1 ? scores : g.scale(scores, 1 / temperature);
   const loss = g.softmaxCrossEntropy(s, g.input(target, scores.shape));

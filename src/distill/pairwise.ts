@@ -29,7 +29,12 @@ export interface PositionPairs {
   lo: Int32Array;
 }
 
-export function samplePairs(listLength: number, count: number, sampling: PairSampling, rng: Rng): PositionPairs {
+export function samplePairs(
+  listLength: number,
+  count: number,
+  sampling: PairSampling,
+  rng: Rng,
+): PositionPairs {
   const N = listLength;
   if (!Number.isInteger(N) || N < 2) throw new Error(`samplePairs: a list needs at least 2 items, got ${N}`);
   if (!Number.isInteger(count) || count < 1) throw new Error(`samplePairs: count must be >= 1, got ${count}`);
@@ -80,7 +85,8 @@ export function pairwiseLoss(
   teacherScores: Float32Array,
   opts: PairwiseOptions,
 ): Tensor {
-  if (scores.shape.length !== 2) throw new Error(`pairwise: scores must be [lists, N], got [${scores.shape.join(', ')}]`);
+  if (scores.shape.length !== 2)
+    throw new Error(`pairwise: scores must be [lists, N], got [${scores.shape.join(', ')}]`);
   const L = scores.shape[0]!;
   const N = scores.shape[1]!;
   const P = pairs.hi.length;
@@ -91,7 +97,8 @@ export function pairwiseLoss(
   for (let p = 0; p < P; p++) {
     const i = pairs.hi[p]!;
     const j = pairs.lo[p]!;
-    if (!(i >= 0 && i < j && j < N)) throw new Error(`pairwise: pair ${p} is (${i}, ${j}), expected 0 <= hi < lo < ${N}`);
+    if (!(i >= 0 && i < j && j < N))
+      throw new Error(`pairwise: pair ${p} is (${i}, ${j}), expected 0 <= hi < lo < ${N}`);
     D[i * P + p] = 1;
     D[j * P + p] = -1;
   }

@@ -11,7 +11,14 @@ import type { Graph } from '../engine/graph.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/types.js';
-import { buildRankLists, easyNegatives, listCount, listRows, type RankLists, sampleRequestRows } from './rankLists.js';
+import {
+  buildRankLists,
+  easyNegatives,
+  listCount,
+  listRows,
+  type RankLists,
+  sampleRequestRows,
+} from './rankLists.js';
 import { type RankDistillSpec, rankTermLoss, rankTermName } from './rankTerms.js';
 import { type Reranker, rerankerFromSpec } from './rerank.js';
 
@@ -34,10 +41,14 @@ export class RankDistiller {
     this.rerank = spec.rerank !== undefined ? rerankerFromSpec(spec.rerank, ds) : null;
     if (spec.lists.file !== undefined) {
       if (preloaded === null) {
-        throw new Error(`rankDistill.lists.file: ${spec.lists.file} must be read with readRankLists before training`);
+        throw new Error(
+          `rankDistill.lists.file: ${spec.lists.file} must be read with readRankLists before training`,
+        );
       }
       if (spec.rerank !== undefined) {
-        throw new Error('rankDistill.rerank: lists read from a file are used as written; re-rank them when writing (kdrec teacher rank --rerank)');
+        throw new Error(
+          'rankDistill.rerank: lists read from a file are used as written; re-rank them when writing (kdrec teacher rank --rerank)',
+        );
       }
       this.setLists(preloaded);
     } else if (preloaded !== null) {
@@ -53,7 +64,10 @@ export class RankDistiller {
   private setLists(lists: RankLists): void {
     this.lists = lists;
     this.easyPerList = this.spec.lists.easyNegatives;
-    const easy = this.easyPerList > 0 ? easyNegatives(this.ds, lists, this.easyPerList, this.rng.fork(`easy-${this.builtAt}`)) : null;
+    const easy =
+      this.easyPerList > 0
+        ? easyNegatives(this.ds, lists, this.easyPerList, this.rng.fork(`easy-${this.builtAt}`))
+        : null;
     this.rows = listRows(this.ds, this.split, lists, easy, this.easyPerList);
   }
 
@@ -117,13 +131,22 @@ export class RankDistiller {
     const batch = rows.select(sel);
     const out = student.forward(g, batch.columns).logits[this.spec.pred];
     if (out === undefined) {
-      throw new Error(`rankDistill.pred: the student has no output '${this.spec.pred}' (it has: ${student.outputNames.join(', ')})`);
+      throw new Error(
+        `rankDistill.pred: the student has no output '${this.spec.pred}' (it has: ${student.outputNames.join(', ')})`,
+      );
     }
     const scores = g.reshape(out, [B, W]);
     const terms: { name: string; loss: Tensor }[] = [];
     let total: Tensor | null = null;
     this.spec.terms.forEach((t, i) => {
-      const l = rankTermLoss(g, t, i, { scores, lists: B, length: N, easy: E, teacherScores }, step, rng.fork(`term-${i}`));
+      const l = rankTermLoss(
+        g,
+        t,
+        i,
+        { scores, lists: B, length: N, easy: E, teacherScores },
+        step,
+        rng.fork(`term-${i}`),
+      );
       terms.push({ name: rankTermName(t, i), loss: l });
       total = total === null ? l : g.add(total, l);
     });

@@ -85,14 +85,22 @@ export function scorePairs(
   chunk = 8192,
 ): Float32Array {
   if (!model.outputNames.includes(output)) {
-    throw new Error(`rank lists: ${model.name} has no output '${output}' (outputs: ${model.outputNames.join(', ')})`);
+    throw new Error(
+      `rank lists: ${model.name} has no output '${output}' (outputs: ${model.outputNames.join(', ')})`,
+    );
   }
   const m = srcRows.length;
   const out = new Float32Array(m);
   const g = new Graph({ training: false, grad: false });
   for (let start = 0; start < m; start += chunk) {
     const end = Math.min(m, start + chunk);
-    const cols = pairSamples(ds, split.columns, srcRows.subarray(start, end), items.subarray(start, end), new Uint8Array(end - start));
+    const cols = pairSamples(
+      ds,
+      split.columns,
+      srcRows.subarray(start, end),
+      items.subarray(start, end),
+      new Uint8Array(end - start),
+    );
     g.reset();
     const logits = model.forward(g, cols).logits[output]!;
     out.set(logits.data.subarray(0, end - start), start);
@@ -109,7 +117,10 @@ function sortByScore(items: Int32Array, scores: Float32Array): Int32Array {
 
 /** k distinct uniform draws from [0, n) not in `exclude` (rejection; n is much larger than k in practice). */
 function drawDistinct(n: number, k: number, exclude: Set<number>, rng: Rng, what: string): number[] {
-  if (n - exclude.size < k) throw new Error(`rank lists: ${what} needs ${k} more distinct items, the catalogue has ${n - exclude.size} left`);
+  if (n - exclude.size < k)
+    throw new Error(
+      `rank lists: ${what} needs ${k} more distinct items, the catalogue has ${n - exclude.size} left`,
+    );
   const out: number[] = [];
   while (out.length < k) {
     const it = rng.int(n);
@@ -136,7 +147,8 @@ export function candidateItems(
   const L = requestRows.length;
   const C = opts.random + opts.retrieved;
   if (C < 1) throw new Error('rank lists: candidates.random + candidates.retrieved must be >= 1');
-  if (C > nItems) throw new Error(`rank lists: ${C} candidates per request but the catalogue has ${nItems} items`);
+  if (C > nItems)
+    throw new Error(`rank lists: ${C} candidates per request but the catalogue has ${nItems} items`);
   const items = new Int32Array(L * C);
   let retrieved: Int32Array | null = null;
   if (opts.retrieved > 0) {
@@ -171,7 +183,8 @@ export function candidateItems(
         items[q * C + c++] = it;
       }
     }
-    for (const it of drawDistinct(nItems, opts.random, chosen, rng, 'candidates.random')) items[q * C + c++] = it;
+    for (const it of drawDistinct(nItems, opts.random, chosen, rng, 'candidates.random'))
+      items[q * C + c++] = it;
   }
   return { items, perRequest: C };
 }
@@ -195,7 +208,9 @@ export function buildRankLists(ds: LoadedDataset, o: BuildRankListsOptions): Ran
   const cand = candidateItems(ds, o.split, o.requestRows, o.candidates, o.student ?? null, o.rng);
   const C = cand.perRequest;
   if (!Number.isInteger(N) || N < 2 || N > C) {
-    throw new Error(`rank lists: length must be an integer in [2, ${C}] (the candidates per request), got ${N}`);
+    throw new Error(
+      `rank lists: length must be an integer in [2, ${C}] (the candidates per request), got ${N}`,
+    );
   }
   const src = new Int32Array(L * C);
   for (let q = 0; q < L; q++) src.fill(o.requestRows[q]!, q * C, (q + 1) * C);
@@ -209,7 +224,9 @@ export function buildRankLists(ds: LoadedDataset, o: BuildRankListsOptions): Ran
     const cs = t.subarray(q * C, (q + 1) * C);
     for (let i = 0; i < C; i++) {
       if (!Number.isFinite(cs[i]!)) {
-        throw new Error(`rank lists: the teacher scored item ${ds.itemIds[ci[i]!]} of request row ${o.requestRows[q]} as ${cs[i]}`);
+        throw new Error(
+          `rank lists: the teacher scored item ${ds.itemIds[ci[i]!]} of request row ${o.requestRows[q]} as ${cs[i]}`,
+        );
       }
     }
     const order = sortByScore(ci, cs);
@@ -245,7 +262,13 @@ export function easyNegatives(ds: LoadedDataset, lists: RankLists, perList: numb
  * Feature rows of every list: block l holds the list's N items (rank order) then its E easy
  * negatives, so a selection of blocks reshapes to [lists, N + E].
  */
-export function listRows(ds: LoadedDataset, split: ColumnarDataset, lists: RankLists, easy: Int32Array | null, perList: number): ColumnarDataset {
+export function listRows(
+  ds: LoadedDataset,
+  split: ColumnarDataset,
+  lists: RankLists,
+  easy: Int32Array | null,
+  perList: number,
+): ColumnarDataset {
   const L = listCount(lists);
   const N = lists.length;
   const E = easy === null ? 0 : perList;
@@ -277,7 +300,9 @@ function listsCsv(lists: RankLists, ds: LoadedDataset): string {
     const user = csvField(ds.userIds[lists.userKey[l]!]!);
     for (let p = 0; p < N; p++) {
       const i = l * N + p;
-      parts.push(`${lists.requestRow[l]},${user},${csvField(ds.itemIds[lists.items[i]!]!)},${p + 1},${lists.teacherScores[i]}\n`);
+      parts.push(
+        `${lists.requestRow[l]},${user},${csvField(ds.itemIds[lists.items[i]!]!)},${p + 1},${lists.teacherScores[i]}\n`,
+      );
     }
   }
   return parts.join('');
@@ -292,7 +317,8 @@ export async function writeRankLists(path: string, lists: RankLists, ds: LoadedD
     renameSync(tmp, path);
     return;
   }
-  if (ext !== '.parquet') throw new Error(`${path}: rank lists are written as .csv or .parquet, got '${ext || 'no extension'}'`);
+  if (ext !== '.parquet')
+    throw new Error(`${path}: rank lists are written as .csv or .parquet, got '${ext || 'no extension'}'`);
   const csv = join(tmpdir(), `kdrec-ranklists-${process.pid}-${Date.now()}.csv`);
   writeFileSync(csv, listsCsv(lists, ds));
   const db = await DuckDb.open();
@@ -345,7 +371,9 @@ async function readRawRows(path: string): Promise<{ where: (i: number) => string
     const idx = HEADER.map((h) => header.indexOf(h));
     const missing = HEADER.filter((_, k) => idx[k]! < 0);
     if (missing.length > 0) {
-      throw new Error(`${path}:1: the header lacks column(s) ${missing.join(', ')} (expected ${HEADER.join(',')})`);
+      throw new Error(
+        `${path}:1: the header lacks column(s) ${missing.join(', ')} (expected ${HEADER.join(',')})`,
+      );
     }
     const rows: string[][] = [];
     const lineNo: number[] = [];
@@ -360,15 +388,24 @@ async function readRawRows(path: string): Promise<{ where: (i: number) => string
     }
     return { where: (i) => `${path}:${lineNo[i]}`, rows };
   }
-  if (ext !== '.parquet') throw new Error(`${path}: rank lists are read from .csv or .parquet, got '${ext || 'no extension'}'`);
+  if (ext !== '.parquet')
+    throw new Error(`${path}: rank lists are read from .csv or .parquet, got '${ext || 'no extension'}'`);
   const db = await DuckDb.open();
   try {
     const cols = await db.rows(`SELECT name FROM parquet_schema(${sqlStr(path)})`);
     const names = cols.map((r) => String(r[0]));
     const missing = HEADER.filter((h) => !names.includes(h));
-    if (missing.length > 0) throw new Error(`${path}: the file lacks column(s) ${missing.join(', ')} (expected ${HEADER.join(', ')})`);
-    const raw = await db.rows(`SELECT ${HEADER.map((h) => `CAST("${h}" AS VARCHAR)`).join(', ')} FROM read_parquet(${sqlStr(path)})`);
-    return { where: (i) => `${path}: row ${i + 1}`, rows: raw.map((r) => r.map((v) => (v === null ? '' : String(v)))) };
+    if (missing.length > 0)
+      throw new Error(
+        `${path}: the file lacks column(s) ${missing.join(', ')} (expected ${HEADER.join(', ')})`,
+      );
+    const raw = await db.rows(
+      `SELECT ${HEADER.map((h) => `CAST("${h}" AS VARCHAR)`).join(', ')} FROM read_parquet(${sqlStr(path)})`,
+    );
+    return {
+      where: (i) => `${path}: row ${i + 1}`,
+      rows: raw.map((r) => r.map((v) => (v === null ? '' : String(v)))),
+    };
   } finally {
     db.close();
   }
@@ -378,16 +415,23 @@ async function readRawRows(path: string): Promise<{ where: (i: number) => string
  * Reads a lists file written for `ds` (requests are rows of `split`). Every request must have ranks
  * 1..N exactly once, with the same N for all requests; users must match the request rows.
  */
-export async function readRankLists(path: string, ds: LoadedDataset, split: ColumnarDataset): Promise<RankLists> {
+export async function readRankLists(
+  path: string,
+  ds: LoadedDataset,
+  split: ColumnarDataset,
+): Promise<RankLists> {
   const { where, rows } = await readRawRows(path);
   if (rows.length === 0) throw new Error(`${path}: no rank-list rows`);
   const itemKeyOf = new Map<string, number>();
-  ds.itemIds.forEach((id, k) => itemKeyOf.set(id, k));
+  ds.itemIds.forEach((id, k) => {
+    itemKeyOf.set(id, k);
+  });
   const splitUsers = split.columns.userKey;
   if (splitUsers === undefined) throw new Error('rank lists: the split has no userKey column');
   const intField = (i: number, field: string, v: string): number => {
     const x = Number(v);
-    if (v === '' || !Number.isInteger(x)) throw new Error(`${where(i)}: field ${field} is '${v}', expected an integer`);
+    if (v === '' || !Number.isInteger(x))
+      throw new Error(`${where(i)}: field ${field} is '${v}', expected an integer`);
     return x;
   };
   const byRequest = new Map<number, { items: number[]; scores: number[]; ranks: number[]; first: number }>();
@@ -395,17 +439,23 @@ export async function readRankLists(path: string, ds: LoadedDataset, split: Colu
     const [rid, user, item, rank, score] = f as [string, string, string, string, string];
     const r = intField(i, 'request_id', rid);
     if (r < 0 || r >= split.size) {
-      throw new Error(`${where(i)}: field request_id is ${r}, expected a row of the ${split.size}-row split the lists were built on`);
+      throw new Error(
+        `${where(i)}: field request_id is ${r}, expected a row of the ${split.size}-row split the lists were built on`,
+      );
     }
     const u = ds.userIds[splitUsers[r]!];
     if (user !== u) {
-      throw new Error(`${where(i)}: field user is '${user}' but request ${r} belongs to user '${u}' (lists built on another dataset or split?)`);
+      throw new Error(
+        `${where(i)}: field user is '${user}' but request ${r} belongs to user '${u}' (lists built on another dataset or split?)`,
+      );
     }
     const k = itemKeyOf.get(item);
-    if (k === undefined) throw new Error(`${where(i)}: field item '${item}' is not in the catalogue of ${ds.name}`);
+    if (k === undefined)
+      throw new Error(`${where(i)}: field item '${item}' is not in the catalogue of ${ds.name}`);
     const rk = intField(i, 'rank', rank);
     const s = Number(score);
-    if (score === '' || !Number.isFinite(s)) throw new Error(`${where(i)}: field teacher_score is '${score}', expected a finite number`);
+    if (score === '' || !Number.isFinite(s))
+      throw new Error(`${where(i)}: field teacher_score is '${score}', expected a finite number`);
     let e = byRequest.get(r);
     if (e === undefined) {
       e = { items: [], scores: [], ranks: [], first: i };
@@ -422,12 +472,16 @@ export async function readRankLists(path: string, ds: LoadedDataset, split: Colu
   reqs.forEach((r, l) => {
     const e = byRequest.get(r)!;
     if (e.items.length !== N) {
-      throw new Error(`${where(e.first)}: request ${r} has ${e.items.length} items, but request ${reqs[0]} has ${N}; every list must have the same length`);
+      throw new Error(
+        `${where(e.first)}: request ${r} has ${e.items.length} items, but request ${reqs[0]} has ${N}; every list must have the same length`,
+      );
     }
     const seen = new Uint8Array(N);
     e.ranks.forEach((rk, j) => {
       if (rk < 1 || rk > N || seen[rk - 1]) {
-        throw new Error(`${where(e.first)}: request ${r}: field rank ${rk} is repeated or outside 1..${N}; ranks must be 1..${N} once each`);
+        throw new Error(
+          `${where(e.first)}: request ${r}: field rank ${rk} is repeated or outside 1..${N}; ranks must be 1..${N} once each`,
+        );
       }
       seen[rk - 1] = 1;
       items[l * N + rk - 1] = e.items[j]!;
@@ -435,5 +489,11 @@ export async function readRankLists(path: string, ds: LoadedDataset, split: Colu
     });
   });
   const requestRow = Int32Array.from(reqs);
-  return { requestRow, userKey: Int32Array.from(requestRow, (r) => splitUsers[r]!), length: N, items, teacherScores: scores };
+  return {
+    requestRow,
+    userKey: Int32Array.from(requestRow, (r) => splitUsers[r]!),
+    length: N,
+    items,
+    teacherScores: scores,
+  };
 }

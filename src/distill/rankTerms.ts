@@ -105,7 +105,15 @@ export const rankDistillSchema = z.strictObject({
       /** Rebuild the lists (new requests, the current teacher and student) every N steps; 0 = build once. */
       refreshEvery: z.int().min(0).default(0),
     })
-    .default({ requests: 256, length: 50, random: 100, retrieved: 0, retrievalPool: 1000, easyNegatives: 0, refreshEvery: 0 }),
+    .default({
+      requests: 256,
+      length: 50,
+      random: 100,
+      retrieved: 0,
+      retrievalPool: 1000,
+      easyNegatives: 0,
+      refreshEvery: 0,
+    }),
   rerank: rerankSchema.optional(),
   listsPerBatch: z.int().min(1).default(16),
   terms: z.array(rankTermSchema).min(1),
@@ -119,13 +127,21 @@ export function rankDistillProblems(spec: RankDistillSpec): [(string | number)[]
   const out: [(string | number)[], string][] = [];
   const N = spec.lists.length;
   if (spec.lists.file === undefined && spec.lists.random + spec.lists.retrieved < N) {
-    out.push([['lists', 'length'], `must be <= lists.random + lists.retrieved (${spec.lists.random + spec.lists.retrieved} candidates per request)`]);
+    out.push([
+      ['lists', 'length'],
+      `must be <= lists.random + lists.retrieved (${spec.lists.random + spec.lists.retrieved} candidates per request)`,
+    ]);
   }
   spec.terms.forEach((t, i) => {
     if ((t.loss === 'topk_bce' || t.loss === 'rd') && spec.lists.file === undefined && t.k >= N) {
       out.push([['terms', i, 'k'], `must be < lists.length (${N})`]);
     }
-    if (t.loss === 'topk_bce' && t.hardNegatives !== undefined && spec.lists.file === undefined && t.k + t.hardNegatives > N) {
+    if (
+      t.loss === 'topk_bce' &&
+      t.hardNegatives !== undefined &&
+      spec.lists.file === undefined &&
+      t.k + t.hardNegatives > N
+    ) {
       out.push([['terms', i, 'hardNegatives'], `must be <= lists.length − k (${N - t.k})`]);
     }
   });
@@ -134,7 +150,12 @@ export function rankDistillProblems(spec: RankDistillSpec): [(string | number)[]
 
 /** Short stable name of a term for logs and metrics: `rank1.listwise(teacher)`. */
 export function rankTermName(term: RankTermSpec, index: number): string {
-  const detail = term.loss === 'listwise' ? `(${term.target})` : term.loss === 'bpr' || term.loss === 'hinge' ? `(${term.sampling})` : `@${term.k}`;
+  const detail =
+    term.loss === 'listwise'
+      ? `(${term.target})`
+      : term.loss === 'bpr' || term.loss === 'hinge'
+        ? `(${term.sampling})`
+        : `@${term.k}`;
   return `rank${index}.${term.loss}${detail}`;
 }
 
@@ -155,7 +176,14 @@ export interface ListBatch {
 const layouts = new WeakMap<RankTermSpec, { key: string; layout: TopKLayout }>();
 
 /** One term's scalar loss, multiplied by its weight. `step` decides RD's dynamic weighting. */
-export function rankTermLoss(g: Graph, term: RankTermSpec, index: number, b: ListBatch, step: number, rng: Rng): Tensor {
+export function rankTermLoss(
+  g: Graph,
+  term: RankTermSpec,
+  index: number,
+  b: ListBatch,
+  step: number,
+  rng: Rng,
+): Tensor {
   const { lists: L, length: N, easy: E } = b;
   const ranked = E === 0 ? b.scores : g.slice(b.scores, 0, N);
   let loss: Tensor;

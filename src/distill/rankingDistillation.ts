@@ -38,8 +38,15 @@ export function positionWeights(k: number, lambda: number): Float32Array {
  * w^b for the first k positions of each list: studentScores is [L, N] (column = teacher position);
  * r̂ = number of list items the student scores strictly higher.
  */
-export function rankDiscrepancyWeights(studentScores: Float32Array, lists: number, n: number, k: number, mu: number): Float32Array {
-  if (studentScores.length !== lists * n) throw new Error(`rd: ${studentScores.length} student scores for ${lists} lists of ${n}`);
+export function rankDiscrepancyWeights(
+  studentScores: Float32Array,
+  lists: number,
+  n: number,
+  k: number,
+  mu: number,
+): Float32Array {
+  if (studentScores.length !== lists * n)
+    throw new Error(`rd: ${studentScores.length} student scores for ${lists} lists of ${n}`);
   if (!(mu > 0)) throw new Error(`rd: mu must be > 0, got ${mu}`);
   const w = new Float32Array(lists * k);
   for (let l = 0; l < lists; l++) {
@@ -55,7 +62,11 @@ export function rankDiscrepancyWeights(studentScores: Float32Array, lists: numbe
 }
 
 /** Hybrid weights w^a · w^b per list ([L, k]), optionally renormalised to sum 1 per list (an all-zero list stays 0). */
-export function hybridWeights(position: Float32Array, discrepancy: Float32Array, renormalize: boolean): Float32Array {
+export function hybridWeights(
+  position: Float32Array,
+  discrepancy: Float32Array,
+  renormalize: boolean,
+): Float32Array {
   const k = position.length;
   const L = discrepancy.length / k;
   const w = new Float32Array(L * k);

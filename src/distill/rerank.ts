@@ -33,7 +33,9 @@ export function itemAttribute(ds: LoadedDataset, field: string, where = 'rerank.
   const col = ds.items.columns.cat[field];
   if (col === undefined) {
     const have = Object.keys(ds.items.columns.cat);
-    throw new Error(`${where}: '${field}' is not a categorical item field of ${ds.name} (item fields: ${have.join(', ') || 'none'})`);
+    throw new Error(
+      `${where}: '${field}' is not a categorical item field of ${ds.name} (item fields: ${have.join(', ') || 'none'})`,
+    );
   }
   return col;
 }
@@ -42,7 +44,8 @@ export function diversityReranker(categoryOf: Int32Array, maxPerCategory: number
   if (!Number.isInteger(maxPerCategory) || maxPerCategory < 1) {
     throw new Error(`rerank diversity: maxPerCategory must be an integer >= 1, got ${maxPerCategory}`);
   }
-  if (!Number.isInteger(topK) || topK < 1) throw new Error(`rerank diversity: topK must be an integer >= 1, got ${topK}`);
+  if (!Number.isInteger(topK) || topK < 1)
+    throw new Error(`rerank diversity: topK must be an integer >= 1, got ${topK}`);
   return ({ items }) => {
     const n = items.length;
     const order = new Int32Array(n);
@@ -86,7 +89,12 @@ export function dedupReranker(shopOf: Int32Array): Reranker {
 }
 
 /** Length of the longest prefix (up to topK) in which no category exceeds maxPerCategory. */
-export function satisfiedTopK(items: Int32Array, categoryOf: Int32Array, maxPerCategory: number, topK: number): number {
+export function satisfiedTopK(
+  items: Int32Array,
+  categoryOf: Int32Array,
+  maxPerCategory: number,
+  topK: number,
+): number {
   const counts = new Map<number, number>();
   for (let p = 0; p < Math.min(topK, items.length); p++) {
     const c = categoryOf[items[p]!]!;
@@ -103,7 +111,11 @@ const registry = new Map<string, RerankerFactory>([
   [
     'diversity',
     (spec, ds) =>
-      diversityReranker(itemAttribute(ds, String(spec['field'])), Number(spec['maxPerCategory']), Number(spec['topK'])),
+      diversityReranker(
+        itemAttribute(ds, String(spec['field'])),
+        Number(spec['maxPerCategory']),
+        Number(spec['topK']),
+      ),
   ],
   ['dedup', (spec, ds) => dedupReranker(itemAttribute(ds, String(spec['field'])))],
 ]);
@@ -114,16 +126,25 @@ export function registerReranker(kind: string, factory: RerankerFactory): void {
   registry.set(kind, factory);
 }
 
-export function rerankerFromSpec(spec: { kind: string } & Record<string, unknown>, ds: LoadedDataset): Reranker {
+export function rerankerFromSpec(
+  spec: { kind: string } & Record<string, unknown>,
+  ds: LoadedDataset,
+): Reranker {
   const f = registry.get(spec.kind);
   if (f === undefined) {
-    throw new Error(`rerank.kind: '${spec.kind}' is not a known re-ranker (known: ${[...registry.keys()].join(', ')})`);
+    throw new Error(
+      `rerank.kind: '${spec.kind}' is not a known re-ranker (known: ${[...registry.keys()].join(', ')})`,
+    );
   }
   return f(spec, ds);
 }
 
 /** Applies a re-ranker and checks it returned a permutation (a plug-in bug must not corrupt lists). */
-export function applyReranker(rerank: Reranker, items: Int32Array, scores: Float32Array): { items: Int32Array; scores: Float32Array } {
+export function applyReranker(
+  rerank: Reranker,
+  items: Int32Array,
+  scores: Float32Array,
+): { items: Int32Array; scores: Float32Array } {
   const order = rerank({ items, scores });
   const n = items.length;
   if (order.length !== n) throw new Error(`rerank: returned ${order.length} positions for a list of ${n}`);
@@ -132,7 +153,10 @@ export function applyReranker(rerank: Reranker, items: Int32Array, scores: Float
   const outScores = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const p = order[i]!;
-    if (!(p >= 0 && p < n) || seen[p]) throw new Error(`rerank: the returned order is not a permutation of 0..${n - 1} (position ${i} is ${p})`);
+    if (!(p >= 0 && p < n) || seen[p])
+      throw new Error(
+        `rerank: the returned order is not a permutation of 0..${n - 1} (position ${i} is ${p})`,
+      );
     seen[p] = 1;
     outItems[i] = items[p]!;
     outScores[i] = scores[p]!;

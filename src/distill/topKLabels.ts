@@ -43,9 +43,12 @@ export function topKLayout(spec: TopKLabelSpec, listLength: number, easyAvailabl
   }
   const H = spec.hardNegatives ?? N - K;
   if (!Number.isInteger(H) || H < 0 || K + H > N) {
-    throw new Error(`topk_bce: hardNegatives must be an integer in [0, ${N - K}] (list ${N}, k ${K}), got ${H}`);
+    throw new Error(
+      `topk_bce: hardNegatives must be an integer in [0, ${N - K}] (list ${N}, k ${K}), got ${H}`,
+    );
   }
-  if (!(spec.easyPerHard >= 0)) throw new Error(`topk_bce: easyPerHard must be >= 0, got ${spec.easyPerHard}`);
+  if (!(spec.easyPerHard >= 0))
+    throw new Error(`topk_bce: easyPerHard must be >= 0, got ${spec.easyPerHard}`);
   const E = Math.round(spec.easyPerHard * H);
   if (H === 0 && spec.easyPerHard > 0) {
     throw new Error('topk_bce: easyPerHard is a ratio to the hard negatives, but hardNegatives is 0');

@@ -21,7 +21,8 @@
  *      Σ pClick·pLongDwell of the model's top K from the World's ground truth, in the user's true
  *      short-term state at that time (./metrics/utility.ts), training clicks excluded as above.
  * 3. Inference cost: wall-clock milliseconds per 1000 candidate rows of the model's forward pass
- *    over the candidate set (batches of 4096, one thread).
+ *    over the candidate set (batches of 4096, one thread, after one untimed warm-up batch). This is
+ *    the generic per-row forward; a deployed two-tower would precompute item vectors and use ANN.
  */
 import { ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
@@ -58,6 +59,8 @@ export interface EvalSet {
   /** Rows of the classification metrics. */
   classification: ColumnarDataset;
   classificationKind: 'exposure' | 'recall';
+  /** False when no test user has both a click and a non-click (GAUC is then undefined and left out). */
+  gaucDefined: boolean;
   /** userKeys of the evaluated users (ascending). */
   users: Int32Array;
   /** itemKeys of the candidates (ascending); candidate c of user q is row q·C + c. */
@@ -118,6 +121,11 @@ export function buildEvalSet(
           sampler: negatives.sampler,
           rng: rng.fork('test-negatives'),
         });
+
+  const gaucDefined = hasBothClasses(
+    classification.columns.userKey!,
+    classification.columns.labels[clickLabel]!,
+  );
 
   // Users with at least one test click, and the first test row of each (its context and time).
   const firstRow = new Int32Array(nUsersAll).fill(-1);
@@ -231,7 +239,7 @@ export function buildEvalSet(
   }
 
   const protocol =
-    `Classification metrics (AUC, GAUC, LogLoss vs '${clickLabel}') on ${classification.size} test rows ` +
+    `Classification metrics (AUC, ${gaucDefined ? 'GAUC, ' : ''}LogLoss vs '${clickLabel}') on ${classification.size} test rows ` +
     (classificationKind === 'exposure'
       ? '(the test split as logged). '
       : `(each test click plus ${negatives.count} ${negatives.sampler} catalogue negatives). `) +
@@ -252,6 +260,7 @@ export function buildEvalSet(
     clickLabel,
     classification,
     classificationKind,
+    gaucDefined,
     users,
     candidates,
     candidateRows,
@@ -262,6 +271,18 @@ export function buildEvalSet(
     oracle,
     protocol,
   };
+}
+
+/** Whether some user has both a positive and a negative row (GAUC needs one). */
+function hasBothClasses(userKey: Int32Array, labels: Float32Array): boolean {
+  const seen = new Map<number, number>();
+  for (let r = 0; r < userKey.length; r++) {
+    const bit = labels[r]! > 0 ? 1 : 2;
+    const prev = seen.get(userKey[r]!) ?? 0;
+    if ((prev | bit) === 3) return true;
+    seen.set(userKey[r]!, prev | bit);
+  }
+  return false;
 }
 
 /** World index of a dataset id; the simulator writes ids equal to the World's indices. */
@@ -346,11 +367,14 @@ export function evaluateModel(
   const y = cls.labels[set.clickLabel]!;
   const logits = predictLogits(model, set.classification, [out])[out]!;
   metrics['AUC'] = auc(y, logits);
-  metrics['GAUC'] = gauc(cls.userKey!, y, logits).gauc;
+  if (set.gaucDefined) metrics['GAUC'] = gauc(cls.userKey!, y, logits).gauc;
   if (options.probabilistic !== false) metrics['LogLoss'] = logLoss(y, sigmoidAll(logits));
 
   const Q = set.users.length;
   const C = set.candidates.length;
+  // One untimed batch first, so the cost measured is the model's, not V8 compiling its code paths.
+  const warmRows = Math.min(set.candidateRows.size, 4096);
+  predictLogits(model, set.candidateRows.select(Int32Array.from({ length: warmRows }, (_, i) => i)), [out]);
   const t0 = performance.now();
   const scores = predictLogits(model, set.candidateRows, [out])[out]!;
   const inferenceMsPer1k = (performance.now() - t0) / (set.candidateRows.size / 1000);

@@ -27,9 +27,9 @@ import { z } from 'zod';
 import { ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { loadDataset, parseDatasetSpec } from '../data/loaders/index.js';
-import { userStateOptionsSchema } from '../data/userState.js';
 import type { Schema } from '../data/schema.js';
 import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
+import { userStateOptionsSchema } from '../data/userState.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import { Rng } from '../engine/rng.js';
 import { Popularity } from '../models/popularity.js';
@@ -730,6 +730,34 @@ export function assembleResults(a: {
     };
     if (first.curves !== undefined && Object.keys(first.curves).length > 0) result.curves = first.curves;
     const flags = [...new Set(per.flatMap((c) => c.flags))];
+    // Issue 9: a model that does not beat item popularity on NDCG@K in every seed is marked as such.
+    const ndcgKey = Object.keys(first.metrics).find((k) => /^NDCG@\d+$/.test(k));
+    const pop = a.seeds.map((s) => a.cells.get(`popularity/${s}`)?.metrics[ndcgKey ?? '']);
+    if (m !== 'popularity' && ndcgKey !== undefined && pop.every((v) => v !== undefined)) {
+      const wins = per.filter((c, i) => c.metrics[ndcgKey]! > pop[i]!).length;
+      if (wins < per.length) {
+        flags.push(
+          wins === 0
+            ? `does not beat popularity on ${ndcgKey} (in no seed)`
+            : `beats popularity on ${ndcgKey} in only ${wins} of ${per.length} seeds`,
+        );
+      }
+    }
+    // Issue 9: the paired per-seed comparison with `plain`; "beyond seed noise" only when the sign
+    // of the difference is the same in every seed.
+    if (m !== 'plain' && m !== 'popularity' && m !== 'teacher' && a.seeds.length > 1) {
+      for (const key of [...new Set([a.primaryMetric, ndcgKey])]) {
+        const plain = a.seeds.map((s) => a.cells.get(`plain/${s}`)?.metrics[key ?? '']);
+        const mine = per.map((c) => c.metrics[key ?? '']);
+        if (key === undefined || plain.some((v) => v === undefined) || mine.some((v) => v === undefined))
+          continue;
+        const p = pairedComparison(mine as number[], plain as number[]);
+        const ds = p.deltas.map((d) => `${d >= 0 ? '+' : ''}${d.toFixed(4)}`).join(', ');
+        flags.push(
+          `vs plain on ${key}, per seed: ${ds} — ${p.verdict === 'within seed noise' ? 'within seed noise' : `${p.verdict}, beyond seed noise`}`,
+        );
+      }
+    }
     if (flags.length > 0) result.flags = flags;
     out.push(result);
   }
@@ -744,4 +772,24 @@ export function assembleResults(a: {
     ...(present ? { primaryMetric: a.primaryMetric } : {}),
     models: out,
   };
+}
+
+/**
+ * Per-seed paired difference a − b of one metric (same seeds, same order). The verdict says
+ * 'better' or 'worse' only when the sign holds in every seed; otherwise 'within seed noise'.
+ */
+export function pairedComparison(
+  a: readonly number[],
+  b: readonly number[],
+): { deltas: number[]; mean: number; verdict: 'better' | 'worse' | 'within seed noise' } {
+  if (a.length !== b.length || a.length === 0)
+    throw new Error(`paired comparison needs the same seeds on both sides (${a.length} vs ${b.length})`);
+  const deltas = a.map((x, i) => x - b[i]!);
+  const mean = deltas.reduce((s, d) => s + d, 0) / deltas.length;
+  const verdict = deltas.every((d) => d > 0)
+    ? 'better'
+    : deltas.every((d) => d < 0)
+      ? 'worse'
+      : 'within seed noise';
+  return { deltas, mean, verdict };
 }

@@ -17,7 +17,9 @@
  * Spaces", RecSys'14, §3: item v ↦ [v, √(Φ² − |v|²)], query u ↦ [u, 0], with Φ ≥ every item norm.
  * Every augmented item then has norm Φ and ⟨ũ, ṽ⟩ = ⟨u, v⟩, so the 'ip' graph ranks by exactly the
  * trained score while behaving like a cosine graph. Φ is fixed at build time with head-room for
- * later additions; an added item above it is refused (rebuild).
+ * later additions; an added item above it is refused (rebuild). On i.i.d. Gaussian vectors (equal
+ * norms in expectation, no structure) the transform costs recall instead of helping; `phi: 0`
+ * (`--raw-ip` on the CLI) builds the plain inner-product graph for such data.
  *
  * Both indexes return the model's own score dot(u, v) for the returned items: HNSW is only used to
  * find candidates, the score is recomputed from the stored vectors so every stage sees exact scores.
@@ -135,6 +137,8 @@ export class ExactIndex implements VectorIndex {
   private readonly store: VectorStore;
   private scores: Float32Array;
   private dead: Uint8Array;
+  /** The dead mask is rebuilt only after an add/remove, not per query (1M bytes per query at 1M items). */
+  private deadStale = true;
   private selector: TopKSelector;
 
   constructor(dim: number, vectors: Float32Array, maxK = 1000) {
@@ -159,13 +163,18 @@ export class ExactIndex implements VectorIndex {
     if (this.scores.length < N) {
       this.scores = new Float32Array(N);
       this.dead = new Uint8Array(N);
+      this.deadStale = true;
     }
     if (k > this.selector.maxK) this.selector = new TopKSelector(k);
     const scores = this.scores.subarray(0, N);
     // scores[N×1] = V[N×D] · q[D×1]
     getKernels().sgemm(false, false, N, 1, s.dim, 1, s.vectors, query, 0, scores);
-    for (let i = 0; i < N; i++) this.dead[i] = s.live[i] ? 0 : 1;
-    const n = this.selector.select(scores, Math.min(k, this.selector.maxK), 0, N, this.dead);
+    if (this.deadStale && s.count < N) {
+      for (let i = 0; i < N; i++) this.dead[i] = s.live[i] ? 0 : 1;
+      this.deadStale = false;
+    }
+    const exclude = s.count < N ? this.dead : undefined;
+    const n = this.selector.select(scores, Math.min(k, this.selector.maxK), 0, N, exclude);
     return {
       keys: this.selector.indices.slice(0, n),
       scores: Float32Array.from(this.selector.scores.subarray(0, n)),
@@ -174,9 +183,11 @@ export class ExactIndex implements VectorIndex {
 
   add(keys: Int32Array, vectors: Float32Array): void {
     this.store.put(keys, vectors);
+    this.deadStale = true;
   }
   remove(keys: Int32Array): void {
     this.store.drop(keys);
+    this.deadStale = true;
   }
 }
 
@@ -267,8 +278,9 @@ export class HnswIndex implements VectorIndex {
         if (!this.store.live[i]) continue;
         maxNorm = Math.max(maxNorm, Math.sqrt(this.store.dot(vectors.subarray(i * dim, (i + 1) * dim), i)));
       }
-      // Head-room for items added later without a rebuild.
-      this.phi = opts.phi ?? Math.max(1.25 * maxNorm, 1e-6);
+      // 5% head-room for items added later without a rebuild; a larger Φ adds a large shared
+      // coordinate that crowds every item's angle together (measured: recall falls as Φ grows).
+      this.phi = opts.phi ?? Math.max(1.05 * maxNorm, 1e-6);
     } else this.phi = 0;
     const graphDim = this.phi > 0 ? dim + 1 : dim;
     this.queryBuf = new Float32Array(graphDim);
@@ -457,7 +469,7 @@ export class HnswIndex implements VectorIndex {
 export const INDEX_FILE = 'index.usearch';
 export const INDEX_META = 'index.json';
 export const INDEX_VECTORS = 'index_vectors.safetensors';
-export const INDEX_FORMAT = 'kdrec-index-1';
+export const INDEX_FORMAT = 'kdrec-index-2';
 
 export interface IndexMeta {
   format: typeof INDEX_FORMAT;

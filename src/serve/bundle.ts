@@ -276,32 +276,39 @@ export class ServingBundle {
     const n = rows.length;
     const b: Batch = { size: n, cat: {}, seq: {}, num: {}, labels: {}, extra: {} };
     const u = user.batch;
+    // User and context columns stay one row: the graph evaluates what depends on them once.
+    const constant = new Set<string>();
+    const missing = (f: string) =>
+      new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
     for (const f of this.prerank.inputs.cat) {
-      const src = u.cat[f] ?? this.items.cat[f];
-      if (src === undefined)
-        throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
-      b.cat[f] = u.cat[f] ? new Int32Array(n).fill(src[0]!) : Int32Array.from(rows, (r) => src[r]!);
+      const uc = u.cat[f];
+      const src = this.items.cat[f];
+      if (uc !== undefined) constant.add(f);
+      else if (src === undefined) throw missing(f);
+      b.cat[f] = uc ?? Int32Array.from(rows, (r) => src![r]!);
     }
     for (const f of this.prerank.inputs.num) {
-      const src = u.num[f] ?? this.items.num[f];
-      if (src === undefined)
-        throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
-      b.num[f] = u.num[f] ? new Float32Array(n).fill(src[0]!) : Float32Array.from(rows, (r) => src[r]!);
+      const uc = u.num[f];
+      const src = this.items.num[f];
+      if (uc !== undefined) constant.add(f);
+      else if (src === undefined) throw missing(f);
+      b.num[f] = uc ?? Float32Array.from(rows, (r) => src![r]!);
     }
     for (const f of this.prerank.inputs.seq) {
       const us = u.seq[f];
-      const src = us ?? this.items.seq[f];
-      if (src === undefined)
-        throw new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
+      const src = this.items.seq[f];
+      if (us !== undefined) {
+        constant.add(f);
+        b.seq[f] = us;
+        continue;
+      }
+      if (src === undefined) throw missing(f);
       const L = src.maxLen;
       const ids = new Int32Array(n * L);
-      for (let i = 0; i < n; i++) {
-        const from = us ? 0 : rows[i]! * L;
-        ids.set(src.ids.subarray(from, from + L), i * L);
-      }
+      for (let i = 0; i < n; i++) ids.set(src.ids.subarray(rows[i]! * L, rows[i]! * L + L), i * L);
       b.seq[f] = { ids, maxLen: L };
     }
-    return this.prerank.run(b);
+    return this.prerank.run(b, constant);
   }
 }
 

@@ -71,7 +71,9 @@ export function evaluateCascadeScores(input: CascadeEvalInput): CascadeEvalResul
     ['rank', input.rank],
   ] as const) {
     if (s !== null && s.length !== Q * C)
-      throw new Error(`cascade eval: ${name} scores have ${s.length} values, expected ${Q} users × ${C} items`);
+      throw new Error(
+        `cascade eval: ${name} scores have ${s.length} values, expected ${Q} users × ${C} items`,
+      );
   }
   const K = sizes.k;
   const sel = new TopKSelector(Math.min(Math.max(sizes.n, K), C));
@@ -100,10 +102,16 @@ export function evaluateCascadeScores(input: CascadeEvalInput): CascadeEvalResul
     const pre = input.prerank ? at(input.prerank.subarray(off, off + C)) : undefined;
     const finals: Record<CascadeVariant, Int32Array> = {
       recall: recallStage(K).keys,
-      'recall+prerank': runCascade({ recall: recallStage, ...(pre ? { prerank: pre } : {}) }, { ...sizes, m: sizes.n }).items,
+      'recall+prerank': runCascade(
+        { recall: recallStage, ...(pre ? { prerank: pre } : {}) },
+        { ...sizes, m: sizes.n },
+      ).items,
       full: new Int32Array(0),
     };
-    const full = runCascade({ recall: recallStage, ...(pre ? { prerank: pre } : {}), rank: at(rankRow) }, sizes);
+    const full = runCascade(
+      { recall: recallStage, ...(pre ? { prerank: pre } : {}), rank: at(rankRow) },
+      sizes,
+    );
     finals.full = full.items;
     // The ranker's ideal list over the whole corpus.
     const cIdeal = sel.select(rankRow, Math.min(K, sel.maxK), 0, C, mask);
@@ -170,7 +178,9 @@ export async function cascadeEvalRun(opts: CascadeEvalRunOptions): Promise<Casca
   const cfg = cfgOf(opts.run);
   for (const other of [opts.prerankRun, opts.rankRun]) {
     if (other !== undefined && cfgOf(other).dataset.spec !== cfg.dataset.spec) {
-      throw new Error(`${other} trained on '${cfgOf(other).dataset.spec}', ${opts.run} on '${cfg.dataset.spec}': the stages must share one dataset`);
+      throw new Error(
+        `${other} trained on '${cfgOf(other).dataset.spec}', ${opts.run} on '${cfg.dataset.spec}': the stages must share one dataset`,
+      );
     }
   }
   const ds = await loadConfigDataset(cfg, opts.log);
@@ -186,7 +196,9 @@ export async function cascadeEvalRun(opts: CascadeEvalRunOptions): Promise<Casca
     (m): m is Model => m !== null && m !== undefined && !isTwoTower(m),
   );
   if (rank === undefined)
-    throw new Error('cascade eval: no ranking model: give --rank-run (or a --prerank-run/--run trained with a teacher)');
+    throw new Error(
+      'cascade eval: no ranking model: give --rank-run (or a --prerank-run/--run trained with a teacher)',
+    );
   const nItems = ds.items.size;
   const set = buildEvalSet(
     ds,
@@ -200,7 +212,9 @@ export async function cascadeEvalRun(opts: CascadeEvalRunOptions): Promise<Casca
     const t = performance.now();
     const out = m.outputNames[0]!;
     const s = predictLogits(m, set.candidateRows, [out])[out]!;
-    opts.log?.(`${what} (${m.kind}) scored ${Q} users × ${C} items in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    opts.log?.(
+      `${what} (${m.kind}) scored ${Q} users × ${C} items in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
     return s;
   };
   const res = evaluateCascadeScores({

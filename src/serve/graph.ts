@@ -74,6 +74,8 @@ interface Step {
   args: number[];
   w?: GraphWeight;
   b?: GraphWeight;
+  /** Linear over a concat: the broadcast row of the constant parts' product. */
+  constRow?: Float32Array;
 }
 
 const ACTIVATIONS = new Set(['relu', 'tanh', 'sigmoid', 'l2norm']);
@@ -96,6 +98,8 @@ export class CompiledGraph {
   private readonly outIndex: number;
   private buffers: Float32Array[] = [];
   private capacity = 0;
+  /** Rows of each node in the current run: B, or 1 for a node computed from constant fields only. */
+  private readonly rowsOf: Int32Array;
 
   constructor(desc: GraphDesc, weights: WeightLookup) {
     if (desc.format !== GRAPH_FORMAT) {
@@ -155,7 +159,14 @@ export class CompiledGraph {
             if (b.data.length !== out)
               throw fail(desc.name, node, `bias '${node.bias}' has ${b.data.length} values, expected ${out}`);
           }
-          step = { node, width: out, args: [a], w, ...(b ? { b } : {}) };
+          step = {
+            node,
+            width: out,
+            args: [a],
+            w,
+            ...(b ? { b } : {}),
+            ...(steps[a]!.node.op === 'concat' ? { constRow: new Float32Array(out) } : {}),
+          };
           break;
         }
         case 'scale':
@@ -194,6 +205,7 @@ export class CompiledGraph {
       );
     }
     this.steps = steps;
+    this.rowsOf = new Int32Array(steps.length);
     this.outIndex = out;
     this.outDim = desc.outDim;
     this.inputs = inputs;
@@ -206,16 +218,42 @@ export class CompiledGraph {
     this.capacity = cap;
   }
 
-  /** Runs the graph on the first `batch.size` rows; returns a fresh `[B, outDim]` array. */
-  run(batch: Batch): Float32Array {
+  /**
+   * Runs the graph on the first `batch.size` rows; returns a fresh `[B, outDim]` array.
+   *
+   * `constantFields`: fields whose value is the same on every row (a pre-ranker scoring one user's
+   * candidates: the user and context fields). Their columns need only one row; every node computed
+   * from them alone is evaluated once, and a dense layer over a concatenation splits its weight by
+   * rows, x·W = Σ_parts x_p·W_p, so the user part's product is computed once and broadcast (the
+   * user-side precomputation of industrial pre-rankers). Float sums are then ordered differently
+   * from the engine's single product (≈1e-7 relative); without `constantFields` the result is the
+   * engine's to the bit.
+   */
+  run(batch: Batch, constantFields?: ReadonlySet<string>): Float32Array {
     const B = batch.size;
     this.ensure(B);
     const k = getKernels();
+    const rowsOf = this.rowsOf;
     for (let si = 0; si < this.steps.length; si++) {
       const s = this.steps[si]!;
-      const out = this.buffers[si]!.subarray(0, B * s.width);
+      const n = s.node;
+      let constant = false;
+      if (constantFields !== undefined) {
+        if (n.op === 'embed') constant = constantFields.has(n.field);
+        else if (n.op === 'numeric') constant = n.fields.every((f) => constantFields.has(f));
+        else constant = s.args.every((a) => rowsOf[a] === 1) && s.args.length > 0;
+      }
+      rowsOf[si] = constant ? 1 : B;
+    }
+    for (let si = 0; si < this.steps.length; si++) {
+      const s = this.steps[si]!;
+      const R = rowsOf[si]!;
+      const out = this.buffers[si]!.subarray(0, R * s.width);
       const node = s.node;
-      const arg = (j: number) => this.buffers[s.args[j]!]!.subarray(0, B * this.steps[s.args[j]!]!.width);
+      const arg = (j: number) =>
+        this.buffers[s.args[j]!]!.subarray(0, rowsOf[s.args[j]!]! * this.steps[s.args[j]!]!.width);
+      /** Row stride multiplier of operand j: 0 when it is one broadcast row. */
+      const step = (j: number) => (rowsOf[s.args[j]!] === 1 && R > 1 ? 0 : 1);
       switch (node.op) {
         case 'embed': {
           let ids: Int32Array;
@@ -233,7 +271,7 @@ export class CompiledGraph {
             bagLen = col.maxLen;
           }
           const rows = s.w!.shape[0]!;
-          const n = B * bagLen;
+          const n = R * bagLen;
           // An id past the table would read another row's memory silently: refuse it by name.
           for (let i = 0; i < n; i++) {
             if (ids[i]! >= rows)
@@ -243,14 +281,14 @@ export class CompiledGraph {
                 `id ${ids[i]} of field '${node.field}' is outside table '${node.table}' (${rows} rows)`,
               );
           }
-          k.gatherPool(s.w!.data, s.width, ids, B, bagLen, node.pooling === 'mean' ? 1 : 0, out);
+          k.gatherPool(s.w!.data, s.width, ids, R, bagLen, node.pooling === 'mean' ? 1 : 0, out);
           break;
         }
         case 'numeric':
           node.fields.forEach((f, j) => {
             const col = batch.num[f];
             if (col === undefined) throw fail(this.name, node, `the batch has no numeric column '${f}'`);
-            for (let r = 0; r < B; r++) out[r * s.width + j] = col[r]!;
+            for (let r = 0; r < R; r++) out[r * s.width + j] = col[r]!;
           });
           break;
         case 'concat': {
@@ -258,16 +296,37 @@ export class CompiledGraph {
           for (let j = 0; j < s.args.length; j++) {
             const w = this.steps[s.args[j]!]!.width;
             const src = arg(j);
-            for (let r = 0; r < B; r++) out.set(src.subarray(r * w, r * w + w), r * s.width + off);
+            const st = step(j);
+            for (let r = 0; r < R; r++) out.set(src.subarray(r * st * w, r * st * w + w), r * s.width + off);
             off += w;
           }
           break;
         }
         case 'linear': {
-          const inW = this.steps[s.args[0]!]!.width;
+          const inStep = this.steps[s.args[0]!]!;
+          const inW = inStep.width;
+          const O = s.width;
           // Bias first, then C = x·W + C: the engine's order, so scores match it bit for bit.
-          if (s.b) for (let r = 0; r < B; r++) out.set(s.b.data, r * s.width);
-          k.sgemm(false, false, B, s.width, inW, 1, arg(0), s.w!.data, s.b ? 1 : 0, out);
+          if (s.b) for (let r = 0; r < R; r++) out.set(s.b.data, r * O);
+          const parts = inStep.node.op === 'concat' && R > 1 ? inStep.args : null;
+          if (parts === null || parts.every((a) => rowsOf[a] === R)) {
+            k.sgemm(false, false, R, O, inW, 1, arg(0), s.w!.data, s.b ? 1 : 0, out);
+            break;
+          }
+          // Split by concat parts: W rows [off, off + w) multiply part p.
+          if (!s.b) out.fill(0);
+          const crow = s.constRow!;
+          crow.fill(0);
+          let off = 0;
+          for (const a of parts) {
+            const w = this.steps[a]!.width;
+            const x = this.buffers[a]!.subarray(0, rowsOf[a]! * w);
+            const Wp = s.w!.data.subarray(off * O, (off + w) * O);
+            if (rowsOf[a] === 1) k.sgemm(false, false, 1, O, w, 1, x, Wp, 1, crow);
+            else k.sgemm(false, false, R, O, w, 1, x, Wp, 1, out);
+            off += w;
+          }
+          for (let r = 0; r < R; r++) for (let c = 0; c < O; c++) out[r * O + c]! += crow[c]!;
           break;
         }
         case 'relu': {
@@ -289,7 +348,7 @@ export class CompiledGraph {
           // The engine's l2Normalize: x / max(|x|, 1e-12), same operation order.
           const a = arg(0);
           const w = s.width;
-          for (let r = 0; r < B; r++) {
+          for (let r = 0; r < R; r++) {
             let ss = 0;
             for (let c = 0; c < w; c++) ss += a[r * w + c]! * a[r * w + c]!;
             const inv = 1 / Math.max(Math.sqrt(ss), 1e-12);
@@ -302,31 +361,43 @@ export class CompiledGraph {
           for (let i = 0; i < out.length; i++) out[i] = a[i]! * node.factor;
           break;
         }
-        case 'mul': {
-          const a = arg(0);
-          const b = arg(1);
-          for (let i = 0; i < out.length; i++) out[i] = a[i]! * b[i]!;
-          break;
-        }
+        case 'mul':
         case 'add': {
           const a = arg(0);
           const b = arg(1);
-          for (let i = 0; i < out.length; i++) out[i] = a[i]! + b[i]!;
+          const w = s.width;
+          const sa = step(0) * w;
+          const sb = step(1) * w;
+          const mul = node.op === 'mul';
+          for (let r = 0; r < R; r++) {
+            for (let c = 0; c < w; c++) {
+              const x = a[r * sa + c]!;
+              const y = b[r * sb + c]!;
+              out[r * w + c] = mul ? x * y : x + y;
+            }
+          }
           break;
         }
         case 'dot': {
           const a = arg(0);
           const b = arg(1);
           const w = this.steps[s.args[0]!]!.width;
-          for (let r = 0; r < B; r++) {
+          const sa = step(0) * w;
+          const sb = step(1) * w;
+          for (let r = 0; r < R; r++) {
             let d = 0;
-            for (let c = 0; c < w; c++) d += a[r * w + c]! * b[r * w + c]!;
+            for (let c = 0; c < w; c++) d += a[r * sa + c]! * b[r * sb + c]!;
             out[r] = d;
           }
           break;
         }
       }
     }
-    return this.buffers[this.outIndex]!.slice(0, B * this.outDim);
+    const res = this.buffers[this.outIndex]!;
+    if (rowsOf[this.outIndex] === B) return res.slice(0, B * this.outDim);
+    // A graph of constant fields only: the one row, repeated.
+    const tiled = new Float32Array(B * this.outDim);
+    for (let r = 0; r < B; r++) tiled.set(res.subarray(0, this.outDim), r * this.outDim);
+    return tiled;
   }
 }

@@ -23,6 +23,8 @@ export interface IndexEvalResult {
   connectivity: number;
   expansionAdd: number;
   buildSeconds: number;
+  /** Φ of the MIPS transform used (0: plain inner-product graph). */
+  phi: number;
   exactQps: number;
   rows: IndexEvalRow[];
   /** The row of the default ef (HNSW_DEFAULTS.expansionSearch). */
@@ -52,6 +54,8 @@ export interface IndexEvalOptions {
   connectivity?: number;
   expansionAdd?: number;
   threads?: number;
+  /** Build the plain inner-product graph (no MIPS transform) for dot models. */
+  rawIp?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -80,6 +84,7 @@ export function evaluateIndex(
     connectivity: opts.connectivity ?? HNSW_DEFAULTS.connectivity,
     expansionAdd: opts.expansionAdd ?? HNSW_DEFAULTS.expansionAdd,
     threads: opts.threads ?? 0,
+    ...(opts.rawIp ? { phi: 0 } : {}),
   });
   const buildSeconds = (performance.now() - t) / 1000;
   opts.log?.(`hnsw build: ${n} items in ${buildSeconds.toFixed(1)} s`);
@@ -118,6 +123,7 @@ export function evaluateIndex(
     connectivity: built.opts.connectivity,
     expansionAdd: built.opts.expansionAdd,
     buildSeconds,
+    phi: built.phi,
     exactQps,
     rows,
     default: rows.find((r) => r.ef === HNSW_DEFAULTS.expansionSearch)!,

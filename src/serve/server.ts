@@ -18,6 +18,13 @@ import { ExactIndex, HnswIndex, INDEX_FILE, type VectorIndex } from './annIndex.
 import { type EncodedUser, loadExport, type ServingBundle } from './bundle.js';
 import { checkSizes, runCascade } from './cascade.js';
 import { MetricsRegistry } from './promMetrics.js';
+import {
+  checkUserEvent,
+  MemoryUserStateStore,
+  OnlineUserState,
+  type UserEvent,
+  type UserStateStore,
+} from './userStateStore.js';
 
 export interface ServingState {
   dir: string;
@@ -25,6 +32,8 @@ export interface ServingState {
   index: VectorIndex;
   indexKind: 'hnsw' | 'exact';
   loadedAt: string;
+  /** The export's user-state encoder (./userStateStore.ts), null when its model reads no user state. */
+  userState: OnlineUserState | null;
 }
 
 export type IndexChoice = 'auto' | 'hnsw' | 'exact';
@@ -43,6 +52,7 @@ export function loadServingState(dir: string, index: IndexChoice = 'auto'): Serv
     index: useHnsw ? HnswIndex.load(dir, m) : new ExactIndex(m.dim, bundle.itemVectors, 2000),
     indexKind: useHnsw ? 'hnsw' : 'exact',
     loadedAt: new Date().toISOString(),
+    userState: OnlineUserState.forExport(bundle),
   };
 }
 
@@ -85,6 +95,8 @@ export interface ServerOptions {
   m?: number;
   k?: number;
   logger?: boolean;
+  /** Per-user event store behind POST /events (default: in memory, bounded). */
+  userStateStore?: UserStateStore;
 }
 
 export interface Service {
@@ -93,7 +105,31 @@ export interface Service {
   /** Loads `dir` (default: the current one again) and swaps it in; throws on failure, old state kept. */
   reload(dir?: string): ServingState;
   metrics: MetricsRegistry;
+  userStates: UserStateStore;
 }
+
+const userEventSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['item_id', 'ts'],
+  properties: {
+    item_id: { type: 'string', minLength: 1, maxLength: 256 },
+    ts: { type: 'number', minimum: 0 },
+    labels: { type: 'object', maxProperties: 20, additionalProperties: { type: 'number' } },
+  },
+} as const;
+
+interface UserEventBody {
+  item_id: string;
+  ts: number;
+  labels?: Record<string, number>;
+}
+
+const toUserEvent = (e: UserEventBody): UserEvent => ({
+  itemId: e.item_id,
+  ts: e.ts,
+  ...(e.labels !== undefined ? { labels: e.labels } : {}),
+});
 
 const featureValue = {
   anyOf: [
@@ -114,6 +150,10 @@ const recommendBody = {
     user_id: { type: 'string', minLength: 1, maxLength: 256 },
     features: { type: 'object', maxProperties: 100, additionalProperties: featureValue },
     recent: { type: 'array', maxItems: 1000, items: { type: 'string', maxLength: 256 } },
+    /** The user's recent events carried by the request (added to the stored ones for user state). */
+    events: { type: 'array', maxItems: 1000, items: userEventSchema },
+    /** Request time in unix seconds (default: now): user state sees events strictly before it. */
+    ts: { type: 'number', minimum: 0 },
     k: { type: 'integer', minimum: 1, maximum: 1000 },
     n: { type: 'integer', minimum: 1, maximum: 5000 },
     m: { type: 'integer', minimum: 1, maximum: 5000 },
@@ -124,6 +164,8 @@ interface RecommendBody {
   user_id?: string;
   features?: Record<string, string | number | (string | number)[]>;
   recent?: string[];
+  events?: UserEventBody[];
+  ts?: number;
   k?: number;
   n?: number;
   m?: number;
@@ -136,6 +178,7 @@ function badRequest(message: string): Error & { statusCode: number } {
 export async function buildService(opts: ServerOptions): Promise<Service> {
   const root = realpathSync(opts.exportRoot);
   const indexChoice = opts.index ?? 'auto';
+  const userStates = opts.userStateStore ?? new MemoryUserStateStore();
   let current = loadServingState(resolveInsideRoot(root, opts.exportDir), indexChoice);
   const defaults = { n: opts.n ?? 500, m: opts.m ?? 100, k: opts.k ?? 10 };
   checkSizes(defaults);
@@ -261,6 +304,20 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
         ...(b.features !== undefined ? { features: b.features } : {}),
         ...(b.recent !== undefined ? { recent: b.recent } : {}),
       });
+      if (s.userState !== null) {
+        // As-of-request user state: stored history plus the request's events, computed by the same
+        // code as the training columns; a field the request gives explicitly is left as given.
+        const history = [
+          ...(b.user_id !== undefined ? await userStates.history(b.user_id) : []),
+          ...(b.events ?? []).map((e, i) => checkUserEvent(toUserEvent(e), `events[${i}]`)),
+        ];
+        const cols = s.userState.features(history, b.ts ?? Date.now() / 1000);
+        for (const f of Object.keys(b.features ?? {})) {
+          delete cols.seq[f];
+          delete cols.num[f];
+        }
+        s.userState.apply(user.batch, cols);
+      }
       uvec = s.bundle.userVector(user);
     } catch (err) {
       throw badRequest((err as Error).message);
@@ -296,5 +353,30 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     };
   });
 
-  return { app, state: () => current, reload, metrics };
+  app.post<{ Body: { user_id: string; events: UserEventBody[] } }>(
+    '/events',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['user_id', 'events'],
+          properties: {
+            user_id: { type: 'string', minLength: 1, maxLength: 256 },
+            events: { type: 'array', minItems: 1, maxItems: 1000, items: userEventSchema },
+          },
+        },
+      },
+    },
+    async (req) => {
+      try {
+        await userStates.append(req.body.user_id, req.body.events.map(toUserEvent));
+      } catch (err) {
+        throw badRequest((err as Error).message);
+      }
+      return { status: 'stored', user_id: req.body.user_id, events: req.body.events.length };
+    },
+  );
+
+  return { app, state: () => current, reload, metrics, userStates };
 }

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { rankDistillProblems, rankDistillSchema } from '../distill/rankTerms.js';
 import { userStateOptionsSchema } from '../data/userState.js';
+import { rankDistillProblems, rankDistillSchema } from '../distill/rankTerms.js';
 import { modelSpecSchema } from '../models/index.js';
 
 export const MODES = ['teacher', 'student', 'joint', 'two-stage', 'dmtl', 'pfd', 'pfd-md'] as const;
@@ -177,7 +177,8 @@ export const configSchema = z
     }
     if (c.rankDistill !== undefined) {
       need(distilling, ['rankDistill'], `is not used in mode '${c.mode}' (nothing is distilled)`);
-      for (const [path, msg] of rankDistillProblems(c.rankDistill)) need(false, ['rankDistill', ...path], msg);
+      for (const [path, msg] of rankDistillProblems(c.rankDistill))
+        need(false, ['rankDistill', ...path], msg);
     }
     if (c.mode === 'dmtl') {
       need(c.teacher?.type === 'mmoe-esmm', ['teacher', 'type'], "must be 'mmoe-esmm' in mode dmtl");

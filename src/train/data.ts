@@ -116,7 +116,13 @@ export async function prepareRunData(
     listsFile !== undefined ? await readRankLists(listsFile, dataset, dataset.splits.train) : undefined;
   return {
     dataset,
-    data: { schema: dataset.schema, train, valid, dataset, ...(rankLists !== undefined ? { rankLists } : {}) },
+    data: {
+      schema: dataset.schema,
+      train,
+      valid,
+      dataset,
+      ...(rankLists !== undefined ? { rankLists } : {}),
+    },
     samples,
   };
 }

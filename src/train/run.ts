@@ -58,7 +58,14 @@ export interface RunResult extends TrainResult {
 /** `kdrec teacher train`: the same config, training only its teacher (on exposures). */
 export function teacherOnly(cfg: ExperimentConfig): ExperimentConfig {
   if (cfg.teacher === undefined) throw new Error("teacher: the config has no 'teacher' block to train");
-  return parseConfig({ ...cfg, mode: 'teacher', name: `${cfg.name}-teacher`, distill: [], hint: undefined });
+  return parseConfig({
+    ...cfg,
+    mode: 'teacher',
+    name: `${cfg.name}-teacher`,
+    distill: [],
+    hint: undefined,
+    rankDistill: undefined,
+  });
 }
 
 /**

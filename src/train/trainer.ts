@@ -24,8 +24,6 @@ import type { Batch, ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import type { Schema } from '../data/schema.js';
 import { HintDistiller } from '../distill/hint.js';
-import { RankDistiller } from '../distill/rankDistiller.js';
-import type { RankLists } from '../distill/rankLists.js';
 import { COLUMN_PREFIX, checkKdTerms, type KdTermSpec, kdLoss } from '../distill/kdTerms.js';
 import {
   type LambdaSchedule,
@@ -33,6 +31,8 @@ import {
   studentLossWeights,
   warmupEndStep,
 } from '../distill/lambdaSchedule.js';
+import { RankDistiller } from '../distill/rankDistiller.js';
+import type { RankLists } from '../distill/rankLists.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import type { EmbeddingTable } from '../engine/embedding.js';
 import { Graph } from '../engine/graph.js';
@@ -112,6 +112,8 @@ export interface EvalRecord {
 export interface FinalSummary {
   mode: Mode;
   steps: number;
+  /** Step this session started from (0, or the checkpoint resumed); samplesPerSec and wallSeconds cover this session. */
+  resumedFrom: number;
   warmupEndStep: number;
   /** Eval step whose weights the returned models hold (the best selectable one), or null without validation. */
   selectedStep: number | null;
@@ -650,6 +652,7 @@ export function train(opts: TrainOptions): TrainResult {
   const final: FinalSummary = {
     mode: cfg.mode,
     steps: step,
+    resumedFrom: startStep,
     warmupEndStep: warmupEnd,
     selectedStep: chosen?.record.step ?? null,
     selectedMetric: `${selectRole}.${cfg.selection.metric}`,

@@ -54,7 +54,10 @@ test('top-K labelling is exact at the K boundary and counts hard and easy negati
   assert.deepEqual([...all.target], [1, 0, 0, 0]);
   assert.deepEqual([...all.used], [1, 1, 1, 1]);
   assert.throws(() => topKLayout({ k: 4, easyPerHard: 0 }, 4, 0), /k must be an integer in \[1, 3\]/);
-  assert.throws(() => topKLayout({ k: 1, easyPerHard: 2 }, 4, 3), /needs 6 easy negatives per list, but the lists carry 3/);
+  assert.throws(
+    () => topKLayout({ k: 1, easyPerHard: 2 }, 4, 3),
+    /needs 6 easy negatives per list, but the lists carry 3/,
+  );
 });
 
 test('topk_bce: mean BCE over used cells, gradient (σ(s) − y)/|used|', () => {
@@ -80,7 +83,9 @@ test('BPR: mean softplus(−(s_i − s_j)) over pairs; teacher ties are masked',
   const s = [1.0, 0.5, -1.0];
   const pairs = { hi: Int32Array.of(0, 0, 1), lo: Int32Array.of(1, 2, 2) };
   const t = Float32Array.of(3, 2, 1);
-  const { value, grad } = valueAndGrad(s, [1, 3], (g, x) => pairwiseLoss(g, x, pairs, t, { kind: 'bpr', margin: 0 }));
+  const { value, grad } = valueAndGrad(s, [1, 3], (g, x) =>
+    pairwiseLoss(g, x, pairs, t, { kind: 'bpr', margin: 0 }),
+  );
   const d = [s[0]! - s[1]!, s[0]! - s[2]!, s[1]! - s[2]!];
   close([value], [(softplus(-d[0]!) + softplus(-d[1]!) + softplus(-d[2]!)) / 3], 'value');
   // ∂/∂d softplus(−d) = −σ(−d); s_i gets +∂, s_j gets −∂.
@@ -93,7 +98,10 @@ test('BPR: mean softplus(−(s_i − s_j)) over pairs; teacher ties are masked',
   close([r.value], [(softplus(-d[1]!) + softplus(-d[2]!)) / 2], 'tied value');
   // No overflow for a huge inverted margin: softplus(1000) = 1000, not Infinity.
   const big = valueAndGrad([-500, 500], [1, 2], (g, x) =>
-    pairwiseLoss(g, x, { hi: Int32Array.of(0), lo: Int32Array.of(1) }, Float32Array.of(1, 0), { kind: 'bpr', margin: 0 }),
+    pairwiseLoss(g, x, { hi: Int32Array.of(0), lo: Int32Array.of(1) }, Float32Array.of(1, 0), {
+      kind: 'bpr',
+      margin: 0,
+    }),
   );
   close([big.value], [1000], 'stable value');
   close(big.grad, [-1, 1], 'stable grad');
@@ -104,7 +112,9 @@ test('hinge: max(0, m − (s_i − s_j)); satisfied pairs give no gradient', () 
   const t = Float32Array.of(3, 2, 1, 3, 2, 1);
   // list 0: d = 0.5 (violates m = 1 by 0.5), d = 2 (satisfied); list 1: d = −1 (loss 2), d = 0.25 (0.75).
   const s = [2, 1.5, -0.5, 0, 1, 0.75];
-  const { value, grad } = valueAndGrad(s, [2, 3], (g, x) => pairwiseLoss(g, x, pairs, t, { kind: 'hinge', margin: 1 }));
+  const { value, grad } = valueAndGrad(s, [2, 3], (g, x) =>
+    pairwiseLoss(g, x, pairs, t, { kind: 'hinge', margin: 1 }),
+  );
   close([value], [(0.5 + 0 + 2 + 0.75) / 4], 'value');
   close(grad, [-0.25, 0.25, 0, -0.25, 0.25 - 0.25, 0.25], 'grad');
 });
@@ -126,19 +136,31 @@ test('listwise (teacher target): T²·CE(softmax(t/T), softmax(s/T)), gradient T
   let ce = 0;
   for (let i = 0; i < 6; i++) ce -= q[i]! * Math.log(p[i]!);
   close([value], [(T * T * ce) / 2], 'value');
-  close(grad, p.map((pi, i) => (T * (pi - q[i]!)) / 2), 'grad');
+  close(
+    grad,
+    p.map((pi, i) => (T * (pi - q[i]!)) / 2),
+    'grad',
+  );
 });
 
 test("listwise (rank target): EasyRec's log1p(C) − log(rank), normalised", () => {
   const q = rankPositionTarget(1, 3, 512);
   const y = [Math.log(513), Math.log(513) - Math.log(2), Math.log(513) - Math.log(3)];
   const z = y[0]! + y[1]! + y[2]!;
-  close(q, y.map((v) => v / z), 'target');
+  close(
+    q,
+    y.map((v) => v / z),
+    'target',
+  );
   // Clip: ranks beyond C get log1p(C) − log(C) (EasyRec clips positions to [1, C]).
   const clipped = rankPositionTarget(1, 4, 2);
   const yc = [Math.log(3), Math.log(3) - Math.log(2), Math.log(3) - Math.log(2), Math.log(3) - Math.log(2)];
   const zc = yc.reduce((a, b) => a + b, 0);
-  close(clipped, yc.map((v) => v / zc), 'clipped target');
+  close(
+    clipped,
+    yc.map((v) => v / zc),
+    'clipped target',
+  );
   const s = [0.2, -0.1, 0.4];
   const { value, grad } = valueAndGrad(s, [1, 3], (g, x) => listwiseLoss(g, x, q, 1, true));
   const m = Math.max(...s);
@@ -146,14 +168,22 @@ test("listwise (rank target): EasyRec's log1p(C) − log(rank), normalised", () 
   const ze = e.reduce((a, b) => a + b, 0);
   const p = e.map((x) => x / ze);
   close([value], [-(q[0]! * Math.log(p[0]!) + q[1]! * Math.log(p[1]!) + q[2]! * Math.log(p[2]!))], 'value');
-  close(grad, p.map((pi, i) => pi - q[i]!), 'grad');
+  close(
+    grad,
+    p.map((pi, i) => pi - q[i]!),
+    'grad',
+  );
 });
 
 test('RD: position weights ∝ exp(−r/λ); loss −Σ w log σ(s) averaged over lists', () => {
   const w = positionWeights(3, 1);
   const raw = [Math.exp(-1), Math.exp(-2), Math.exp(-3)];
   const z = raw[0]! + raw[1]! + raw[2]!;
-  close(w, raw.map((v) => v / z), 'weights');
+  close(
+    w,
+    raw.map((v) => v / z),
+    'weights',
+  );
   // lists of 4, k = 3: the 4th column takes no part.
   const s = [0.3, -0.2, 1.5, 9, -1, 0, 0.7, -9];
   const { value, grad } = valueAndGrad(s, [2, 4], (g, x) => rdLoss(g, x, 3, w));
@@ -190,8 +220,14 @@ test('sampled pairs never invert the order, and rank-gap sampling favours wide g
     const p = samplePairs(N, 5000, sampling, new Rng(3));
     let gap = 0;
     for (let i = 0; i < p.hi.length; i++) {
-      assert.ok(p.hi[i]! < p.lo[i]! && p.hi[i]! >= 0 && p.lo[i]! < N, `${sampling}: pair ${p.hi[i]}, ${p.lo[i]}`);
-      assert.ok(t[p.hi[i]!]! >= t[p.lo[i]!]!, `${sampling}: pair (${p.hi[i]}, ${p.lo[i]}) inverts the teacher order`);
+      assert.ok(
+        p.hi[i]! < p.lo[i]! && p.hi[i]! >= 0 && p.lo[i]! < N,
+        `${sampling}: pair ${p.hi[i]}, ${p.lo[i]}`,
+      );
+      assert.ok(
+        t[p.hi[i]!]! >= t[p.lo[i]!]!,
+        `${sampling}: pair (${p.hi[i]}, ${p.lo[i]}) inverts the teacher order`,
+      );
       gap += p.lo[i]! - p.hi[i]!;
     }
     gaps[sampling] = gap / p.hi.length;

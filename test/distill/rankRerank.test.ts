@@ -5,12 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  applyReranker,
-  dedupReranker,
-  diversityReranker,
-  satisfiedTopK,
-} from '../../src/distill/rerank.js';
+import { parseRerankOption } from '../../src/cli/commands/teacherRank.js';
+import { applyReranker, dedupReranker, diversityReranker, satisfiedTopK } from '../../src/distill/rerank.js';
 import { Rng } from '../../src/engine/rng.js';
 
 test('diversity: at most m per category in the top K, teacher order kept otherwise', () => {
@@ -44,7 +40,10 @@ test('diversity on random lists: the rule holds whenever enough categories exist
     assert.equal(satisfiedTopK(out, categoryOf, m, K), Math.min(K, capacity), `trial ${trial}`);
     // Within the kept top-K items, teacher order is preserved.
     const top = [...out.subarray(0, Math.min(K, capacity))];
-    assert.deepEqual(top, [...top].sort((a, b) => a - b));
+    assert.deepEqual(
+      top,
+      [...top].sort((a, b) => a - b),
+    );
   }
 });
 
@@ -61,6 +60,24 @@ test('a re-ranker that does not return a permutation is refused', () => {
   const items = Int32Array.of(4, 5, 6);
   const scores = new Float32Array(3);
   assert.throws(() => applyReranker(() => Int32Array.of(0, 0, 1), items, scores), /not a permutation/);
-  assert.throws(() => applyReranker(() => Int32Array.of(0, 1), items, scores), /returned 2 positions for a list of 3/);
+  assert.throws(
+    () => applyReranker(() => Int32Array.of(0, 1), items, scores),
+    /returned 2 positions for a list of 3/,
+  );
   assert.throws(() => diversityReranker(new Int32Array(3), 0, 2), /maxPerCategory must be an integer >= 1/);
+});
+
+test('the --rerank option of `kdrec teacher rank` parses both rules and names a bad one', () => {
+  assert.deepEqual(parseRerankOption('diversity:category:2:10'), {
+    kind: 'diversity',
+    field: 'category',
+    maxPerCategory: 2,
+    topK: 10,
+  });
+  assert.deepEqual(parseRerankOption('dedup:shop'), { kind: 'dedup', field: 'shop' });
+  assert.throws(
+    () => parseRerankOption('diversity:category:0:10'),
+    /--rerank \(M\): '0' is not an integer >= 1/,
+  );
+  assert.throws(() => parseRerankOption('shuffle'), /must be diversity:FIELD:M:K .* or dedup:FIELD/);
 });

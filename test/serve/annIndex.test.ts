@@ -94,10 +94,20 @@ describe('HNSW index', () => {
     assert.equal(r.keys[0], 900);
     assert.ok(Math.abs(r.scores[0]! - qn * idx.phi * 0.999) < 1e-3);
     // Re-adding an existing key replaces its vector.
-    idx.add(Int32Array.of(900), q.map((x) => -x / qn));
+    idx.add(
+      Int32Array.of(900),
+      q.map((x) => -x / qn),
+    );
     assert.notEqual(idx.search(q, 3).keys[0], 900);
     // Beyond the norm bound of the MIPS transform the exact ranking cannot hold: refused.
-    assert.throws(() => idx.add(Int32Array.of(901), q.map((x) => x * 100)), /exceeds the index's bound/);
+    assert.throws(
+      () =>
+        idx.add(
+          Int32Array.of(901),
+          q.map((x) => x * 100),
+        ),
+      /exceeds the index's bound/,
+    );
   });
 
   test('dot models: the MIPS transform keeps recall high where a raw inner-product graph fails', () => {

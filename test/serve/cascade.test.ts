@@ -17,7 +17,10 @@ const stages: CascadeStages = {
 describe('cascade', () => {
   test('each stage truncates to its size and only sees what the previous stage kept', () => {
     const r = runCascade(stages, { n: 20, m: 8, k: 3 });
-    assert.deepEqual([...r.recalled], Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(
+      [...r.recalled],
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     assert.deepEqual([...r.preranked], [19, 18, 17, 16, 15, 14, 13, 12]);
     // Ranker scores 19→4, 14→4, 18→3: ties keep the pre-rank order.
     assert.deepEqual([...r.items], [19, 14, 18]);
@@ -33,10 +36,18 @@ describe('cascade', () => {
   });
 
   test('the re-rank hook reorders the final list; a non-permutation is refused', () => {
-    const r = runCascade(stages, { n: 20, m: 8, k: 3, rerank: (items) => Array.from(items, (_, i) => items.length - 1 - i) });
+    const r = runCascade(stages, {
+      n: 20,
+      m: 8,
+      k: 3,
+      rerank: (items) => Array.from(items, (_, i) => items.length - 1 - i),
+    });
     assert.deepEqual([...r.items], [18, 14, 19]);
     assert.deepEqual([...r.rankScores], [3, 4, 4]);
-    assert.throws(() => runCascade(stages, { n: 20, m: 8, k: 3, rerank: () => [0, 0, 1] }), /permutation of 0\.\.2/);
+    assert.throws(
+      () => runCascade(stages, { n: 20, m: 8, k: 3, rerank: () => [0, 0, 1] }),
+      /permutation of 0\.\.2/,
+    );
     assert.throws(() => runCascade(stages, { n: 5, m: 8, k: 3 }), /1 <= k <= m <= n/);
   });
 });

@@ -118,6 +118,48 @@ describe('request encoding', () => {
     assert.ok(maxAbsDiff(got, want) <= 1e-6);
   });
 
+  test('constant (user-side) fields evaluated once give the per-row result', () => {
+    const user = bundle.encodeUser({ userId: userToken(9), features: { hour: '005', activity: -0.3 } });
+    const rows = Int32Array.from({ length: 40 }, (_, i) => (i * 7) % 60);
+    const once = bundle.prerankScores(user, rows);
+    // The same rows with every user column tiled, run without the constant-field path.
+    const tiled = bundle.prerankScores(user, rows.subarray(0, 1));
+    assert.equal(tiled.length, 1);
+    const u = user.batch;
+    const b: Batch = {
+      size: rows.length,
+      cat: {
+        user_id: new Int32Array(40).fill(u.cat['user_id']![0]!),
+        age: new Int32Array(40).fill(u.cat['age']![0]!),
+        hour: new Int32Array(40).fill(u.cat['hour']![0]!),
+        item_id: Int32Array.from(rows, (r) => ex.items.cat['item_id']![r]!),
+        category: Int32Array.from(rows, (r) => ex.items.cat['category']![r]!),
+      },
+      seq: {
+        hist: { ids: new Int32Array(160).map((_, i) => u.seq['hist']!.ids[i % 4]!), maxLen: 4 },
+        tags: {
+          ids: new Int32Array(120).map(
+            (_, i) => ex.items.seq['tags']!.ids[rows[(i / 3) | 0]! * 3 + (i % 3)]!,
+          ),
+          maxLen: 3,
+        },
+      },
+      num: {
+        activity: new Float32Array(40).fill(u.num['activity']![0]!),
+        price: Float32Array.from(rows, (r) => ex.items.num['price']![r]!),
+      },
+      labels: {},
+      extra: {},
+    };
+    const plain = bundle.prerank!.run(b);
+    assert.ok(maxAbsDiff(once, plain) <= 1e-5, `max diff ${maxAbsDiff(once, plain)}`);
+    // A graph whose inputs are all constant returns its one row for every row.
+    const uv = bundle.userTower.run({ ...b }, new Set(['user_id', 'age', 'hour', 'hist', 'activity']));
+    const D = bundle.manifest.dim;
+    assert.deepEqual([...uv.subarray(D * 39, D * 40)], [...uv.subarray(0, D)]);
+    assert.ok(maxAbsDiff(uv, bundle.userTower.run(b)) <= 1e-6);
+  });
+
   test('bad feature values are refused naming the field', () => {
     assert.throws(
       () => bundle.encodeUser({ features: { activity: 'high' } }),

@@ -13,10 +13,25 @@ import * as indexCmd from './indexCmd.js';
 import * as serveCmd from './serve.js';
 import * as simulate from './simulate.js';
 import * as teacher from './teacher.js';
+import * as teacherRank from './teacherRank.js';
 import * as train from './train.js';
 
 export interface CommandModule {
   register(program: Command): void;
 }
 
-export const commandModules: CommandModule[] = [bench, data, doctor, simulate, train, teacher, experiment, demo, exportCmd, indexCmd, serveCmd, cascadeCmd];
+export const commandModules: CommandModule[] = [
+  bench,
+  data,
+  doctor,
+  simulate,
+  train,
+  teacher,
+  teacherRank,
+  experiment,
+  demo,
+  exportCmd,
+  indexCmd,
+  serveCmd,
+  cascadeCmd,
+];

@@ -34,22 +34,32 @@ export function register(program: Command): void {
       int('--ef-construction'),
       HNSW_DEFAULTS.expansionAdd,
     )
-    .action((o: { export: string; metric?: string; connectivity: number; efConstruction: number }) => {
-      if (o.metric !== undefined && !METRICS.includes(o.metric))
-        throw new Error(`--metric: expected one of ${METRICS.join(', ')}, got '${o.metric}'`);
-      const bundle = loadExport(o.export);
-      const m = bundle.manifest;
-      const t = performance.now();
-      const idx = new HnswIndex(m.dim, bundle.itemVectors, m.scoreFn, {
-        ...(o.metric !== undefined ? { metric: o.metric as IndexMetric } : {}),
-        connectivity: o.connectivity,
-        expansionAdd: o.efConstruction,
-      });
-      idx.save(o.export, m);
-      process.stdout.write(
-        `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/index.usearch\n`,
-      );
-    });
+    .option('--raw-ip', 'dot models: plain inner-product graph instead of the MIPS transform')
+    .action(
+      (o: {
+        export: string;
+        metric?: string;
+        connectivity: number;
+        efConstruction: number;
+        rawIp?: boolean;
+      }) => {
+        if (o.metric !== undefined && !METRICS.includes(o.metric))
+          throw new Error(`--metric: expected one of ${METRICS.join(', ')}, got '${o.metric}'`);
+        const bundle = loadExport(o.export);
+        const m = bundle.manifest;
+        const t = performance.now();
+        const idx = new HnswIndex(m.dim, bundle.itemVectors, m.scoreFn, {
+          ...(o.metric !== undefined ? { metric: o.metric as IndexMetric } : {}),
+          connectivity: o.connectivity,
+          expansionAdd: o.efConstruction,
+          ...(o.rawIp ? { phi: 0 } : {}),
+        });
+        idx.save(o.export, m);
+        process.stdout.write(
+          `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/index.usearch\n`,
+        );
+      },
+    );
 
   index
     .command('eval')
@@ -61,6 +71,7 @@ export function register(program: Command): void {
     .option('--queries <n>', 'number of queries', int('--queries'), 500)
     .option('--ef <list>', 'comma-separated ef values', '64,128,256,512')
     .option('--seed <n>', 'synthetic seed', int('--seed'), 1)
+    .option('--raw-ip', 'dot models: plain inner-product graph instead of the MIPS transform')
     .option('--json', 'print one JSON line {recallAt100, qps, ef} for the default ef')
     .action(
       (o: {
@@ -71,6 +82,7 @@ export function register(program: Command): void {
         queries: number;
         ef: string;
         seed: number;
+        rawIp?: boolean;
         json?: boolean;
       }) => {
         if ((o.export === undefined) === (o.synthetic === undefined))
@@ -99,7 +111,12 @@ export function register(program: Command): void {
           queries = syntheticVectors(o.queries, dim, o.seed + 1);
         }
         const log = o.json ? undefined : (m: string) => process.stderr.write(`${m}\n`);
-        const r = evaluateIndex(vectors, dim, queries, { scoreFn, efs, ...(log ? { log } : {}) });
+        const r = evaluateIndex(vectors, dim, queries, {
+          scoreFn,
+          efs,
+          rawIp: o.rawIp ?? false,
+          ...(log ? { log } : {}),
+        });
         if (o.json) {
           process.stdout.write(
             `${JSON.stringify({ recallAt100: r.default.recallAt100, qps: r.default.qps, ef: r.default.ef })}\n`,
@@ -107,7 +124,7 @@ export function register(program: Command): void {
           return;
         }
         process.stdout.write(
-          `${r.items} items × dim ${r.dim}, ${r.queries} queries, ${r.scoreFn}; HNSW M ${r.connectivity}, ef_construction ${r.expansionAdd}, build ${r.buildSeconds.toFixed(1)} s; exact ${r.exactQps.toFixed(0)} q/s\n` +
+          `${r.items} items × dim ${r.dim}, ${r.queries} queries, ${r.scoreFn}; HNSW M ${r.connectivity}, ef_construction ${r.expansionAdd}, ${r.phi > 0 ? `MIPS transform Φ ${r.phi.toFixed(3)}` : 'plain ip'}, build ${r.buildSeconds.toFixed(1)} s; exact ${r.exactQps.toFixed(0)} q/s\n` +
             `ef\trecall@100\tq/s\n${r.rows.map((x) => `${x.ef}\t${x.recallAt100.toFixed(4)}\t${x.qps.toFixed(0)}`).join('\n')}\n`,
         );
       },

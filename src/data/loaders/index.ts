@@ -14,9 +14,9 @@ import {
   type PreparedSource,
 } from '../dataset.js';
 import { DuckDb, type ReadOptions } from '../readers.js';
+import { type UserStateOptions, type UserStateSource, withUserState } from '../userState.js';
 import { prepareAliCcp } from './aliCcp.js';
 import { prepareKuairand } from './kuairand.js';
-import { type UserStateOptions, type UserStateSource, withUserState } from '../userState.js';
 import { MOVIELENS_USER_STATE, prepareMovielens100k } from './movielens100k.js';
 import { prepareSim, SIM_USER_STATE } from './sim.js';
 
@@ -81,18 +81,19 @@ export async function loadDataset(
   opts: LoadOptions = {},
 ): Promise<LoadedDataset> {
   const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
+  const userState = USER_STATE_SOURCES[s.kind];
+  if (opts.userState !== undefined && userState === undefined) {
+    throw new Error(
+      `dataset ${s.kind}: user state is not declared for this loader (available for ${Object.keys(USER_STATE_SOURCES).join(', ')})`,
+    );
+  }
   const db = await DuckDb.open(opts.duckdbThreads === undefined ? {} : { threads: opts.duckdbThreads });
   try {
     const src = await prepareSource(db, s, opts);
     const ds = await buildDataset(db, src, { ...opts, split: opts.split ?? src.defaultSplit });
-    if (opts.userState === undefined) return ds;
-    const source = USER_STATE_SOURCES[s.kind];
-    if (source === undefined) {
-      throw new Error(
-        `dataset ${s.kind}: user state is not declared for this loader (available for ${Object.keys(USER_STATE_SOURCES).join(', ')})`,
-      );
-    }
-    return withUserState(ds, source, opts.userState);
+    return userState === undefined || opts.userState === undefined
+      ? ds
+      : withUserState(ds, userState, opts.userState);
   } finally {
     db.close();
   }
