@@ -21,7 +21,8 @@ export function register(program: Command): void {
     .command('serve')
     .summary('serve recommendations over HTTP from an export')
     .description(
-      'POST /recommend {user_id?, features?, recent?, k?} → items with per-stage scores; GET /health;\n' +
+      'POST /recommend {user_id?, features?, recent?, events?, ts?, k?} → items with per-stage scores; GET /health;\n' +
+        'POST /events {user_id, events: [{item_id, ts, labels?}]} feeds the per-user state store (user-state exports);\n' +
         'GET /metrics (Prometheus); POST /admin/reload {dir} or SIGHUP for an atomic hot reload.',
     )
     .requiredOption('--export <dir>', 'export directory (from `kdrec export`)')
