@@ -12,9 +12,16 @@
  *   npx tsx bench/userState.ts --config examples/userstate-ml100k.yaml \
  *     --dataset movielens-100k:../shared/data/movielens-100k --out runs/us-ml100k --seeds 3
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadExperimentConfig, pairedComparison, runExperiment } from '../src/eval/experiment.js';
+import {
+  type CellRecord,
+  cellPath,
+  loadExperimentConfig,
+  pairedComparison,
+  runExperiment,
+} from '../src/eval/experiment.js';
 import { type Results, writeResults } from '../src/eval/results.js';
 
 function fmt(x: number | undefined, digits = 4): string {
@@ -123,8 +130,33 @@ async function main(): Promise<void> {
   const protocol = (outcome.results.config['evaluation'] as { protocol?: string }).protocol ?? '';
   process.stdout.write(
     `${outcome.results.dataset.name} · seeds ${seeds.join(', ')} · ${((performance.now() - t0) / 1000).toFixed(0)} s\n\n` +
-      `${userStateTables(outcome.results, k)}\n\nHow measured: ${protocol}\n`,
+      `${userStateTables(outcome.results, k)}\n\n${selectionTable(values.out, outcome.results)}\n\nHow measured: ${protocol}\n`,
   );
+}
+
+/**
+ * Model selection of the joint-mode cells (issue 9, item 4): the selected step, and the validation
+ * AUC of the student and of its co-trained teacher at that step, per seed.
+ */
+function selectionTable(dir: string, results: Results): string {
+  const lines = [
+    '| model | seed | selected step / steps | student valid AUC | co-trained teacher valid AUC | flag |',
+  ];
+  lines.push('|---|---|---|---|---|---|');
+  for (const m of results.models) {
+    for (const seed of results.seeds) {
+      const cell = JSON.parse(readFileSync(cellPath(dir, m.name, seed), 'utf8')) as CellRecord;
+      const t = cell.training;
+      if (t?.coTeacherValidAuc === null || t?.coTeacherValidAuc === undefined) continue;
+      const underfit = cell.flags.some((f) =>
+        f.startsWith(`seed ${seed}: the co-trained teacher was under-fit`),
+      );
+      lines.push(
+        `| ${m.name} | ${seed} | ${t.selectedStep ?? '–'} / ${t.steps} | ${fmt(t.validAuc ?? undefined)} | ${fmt(t.coTeacherValidAuc)} | ${underfit ? 'teacher under-fit at selection' : ''} |`,
+      );
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : '(no joint-mode students)';
 }
 
 if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ''))) {

@@ -37,6 +37,7 @@ const manifestSchema = z.object({
     itemIds: z.string(),
     userFeatures: z.string().nullable(),
     userIds: z.string().nullable(),
+    vocabs: z.record(z.string(), z.string()),
   }),
 });
 
@@ -121,6 +122,9 @@ export class ServingBundle {
   readonly itemIds: string[];
   readonly itemRow: Map<string, number>;
   private readonly vocabs = new Map<string, Vocab>();
+  /** The item-id table and each catalogue row's row in it (see the constructor). */
+  private itemTable: string | null = null;
+  private itemTableRows: Int32Array | null = null;
   private readonly users: Columns | null;
   private readonly userRow = new Map<string, number>();
   /** Every field the user tower or pre-ranker reads from the user/context side. */
@@ -131,7 +135,6 @@ export class ServingBundle {
     const m = readManifest(dir);
     this.manifest = m;
     this.schema = Schema.fromJSON(m.schema);
-    for (const [t, v] of Object.entries(m.vocabs)) this.vocabs.set(t, Vocab.fromJSON(v));
     const wf = readSafetensors(join(dir, m.files.weights));
     const lookup = (name: string): GraphWeight | undefined => {
       const t = wf.tensors[name];
@@ -179,6 +182,22 @@ export class ServingBundle {
         if (this.schema.field(f).group !== 'item') names.add(f);
     }
     this.requestFields = [...names].map((n) => this.schema.field(n));
+    // Item ids in requests (recent events) resolve through the catalogue, so the item vocabulary —
+    // the largest file of an export — is never loaded.
+    const itemIdField = m.itemIdField;
+    const itemCol = itemIdField !== null ? this.items.cat[itemIdField] : undefined;
+    if (itemIdField !== null && itemCol !== undefined) {
+      this.itemTable = this.schema.field(itemIdField).table;
+      this.itemTableRows = itemCol;
+    }
+    for (const f of this.requestFields) {
+      if (f.kind === 'numeric' || f.hashBuckets !== undefined || this.vocabs.has(f.table)) continue;
+      if (f.table === this.itemTable) continue;
+      const file = m.files.vocabs[f.table];
+      if (file === undefined)
+        throw new Error(`${dir}: manifest lists no vocabulary for table '${f.table}' (field '${f.name}')`);
+      this.vocabs.set(f.table, Vocab.fromJSON(readJson(join(dir, file))));
+    }
   }
 
   /** Raw ids of the users in the export's user table. */
@@ -193,6 +212,10 @@ export class ServingBundle {
   /** Table row of a raw token for an id field (vocab or hash), 0 when unknown. */
   idOf(f: Field, token: string): number {
     if (f.hashBuckets !== undefined) return hashBucket(token, f.hashBuckets);
+    if (f.table === this.itemTable && this.itemTableRows !== null) {
+      const r = this.itemRow.get(token);
+      return r === undefined ? 0 : this.itemTableRows[r]!;
+    }
     const v = this.vocabs.get(f.table);
     if (v === undefined)
       throw new Error(`export ${this.dir}: no vocabulary for table '${f.table}' (field '${f.name}')`);

@@ -3,7 +3,8 @@
  * self-contained serving directory that ./bundle.ts loads without the training code path:
  *
  *   DIR/manifest.json              format + versions, feature schema (with train-split fit),
- *                                  vocabularies, score function, temperature, file names
+ *                                  score function, temperature, file names
+ *   DIR/vocab.<table>.json         vocabulary of each embedding table the exported fields read
  *   DIR/weights.safetensors        every weight the graphs read (embedding tables, dense layers)
  *   DIR/user_tower.graph.json      user tower   (./graph.ts format)
  *   DIR/item_tower.graph.json      item tower   (so new items can be embedded and added incrementally)
@@ -40,8 +41,6 @@ export interface ExportManifest {
   /** Where the models came from (run dirs, checkpoint, dataset spec). */
   source: Record<string, string>;
   schema: ReturnType<Schema['toJSON']>;
-  /** Vocabularies of the tables the exported fields read, by table name. */
-  vocabs: Record<string, VocabJSON>;
   scoreFn: 'dot' | 'cosine';
   temperature: number;
   dim: number;
@@ -61,6 +60,8 @@ export interface ExportManifest {
     itemIds: string;
     userFeatures: string | null;
     userIds: string | null;
+    /** Vocabulary file of each table the exported fields read (kept out of the manifest: an item vocab of 1M ids is 17 MB of JSON). */
+    vocabs: Record<string, string>;
   };
 }
 
@@ -236,11 +237,13 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
   }
 
   const readFields = new Set([...recall.fields, ...prerankFields]);
-  const vocabs: Record<string, VocabJSON> = {};
+  const vocabFiles: Record<string, string> = {};
   for (const f of readFields) {
     const t = schema.field(f).table;
     const v = input.vocabs[t];
-    if (v !== undefined) vocabs[t] = v.toJSON();
+    if (v === undefined || vocabFiles[t] !== undefined) continue;
+    vocabFiles[t] = `vocab.${t}.json`;
+    writeJson(join(outDir, vocabFiles[t]!), v.toJSON() satisfies VocabJSON);
   }
   const idField = (group: 'user' | 'item') => {
     const cats = [...readFields]
@@ -256,7 +259,6 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     createdAt: new Date().toISOString(),
     source: input.source ?? {},
     schema: schema.toJSON(),
-    vocabs,
     scoreFn: towers.scoreFn,
     temperature: towers.temperature,
     dim,
@@ -275,6 +277,7 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
       itemIds: FILES.itemIds,
       userFeatures: input.users ? FILES.userFeatures : null,
       userIds: input.users ? FILES.userIds : null,
+      vocabs: vocabFiles,
     },
   };
   // The manifest goes last: a directory with a manifest is a complete export.

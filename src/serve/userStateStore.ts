@@ -26,6 +26,7 @@ import type { Batch, Columns } from '../data/batch.js';
 import type { Schema } from '../data/schema.js';
 import {
   computeUserState,
+  isUserStateSource,
   normalizeUserState,
   type UserStateCatalog,
   type UserStateColumns,
@@ -156,7 +157,7 @@ export class OnlineUserState {
     requestFields: readonly { source: string }[];
     dir: string;
   }): OnlineUserState | null {
-    if (!b.requestFields.some((f) => f.source.startsWith('_state.'))) return null;
+    if (!b.requestFields.some((f) => isUserStateSource(f.source))) return null;
     return new OnlineUserState(b.schema, b.items, b.itemRow, `export ${b.dir}`);
   }
 

@@ -64,7 +64,14 @@ for (const scoreFn of ['dot', 'cosine'] as const) {
       assert.equal(m.temperature, scoreFn === 'dot' ? 1 : 0.05);
       assert.equal(m.formatVersion, EXPORT_FORMAT_VERSION);
       assert.equal(m.userIdField, 'user_id');
-      assert.ok(m.vocabs['user_id'] && m.vocabs['item_id']);
+      assert.deepEqual(Object.keys(m.files.vocabs).sort(), [
+        'age',
+        'category',
+        'hour',
+        'item_id',
+        'tags',
+        'user_id',
+      ]);
     });
   });
 }
