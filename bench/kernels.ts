@@ -227,6 +227,8 @@ function timed(k: Kernels, spent: Spent): Kernels {
     scatterAddRows: wrap('scatterAddRows', k.scatterAddRows),
     adamRows: wrap('adamRows', k.adamRows),
     adagradRows: wrap('adagradRows', k.adagradRows),
+    biasAct: wrap('biasAct', k.biasAct),
+    biasActBackward: wrap('biasActBackward', k.biasActBackward),
   };
 }
 

@@ -372,6 +372,79 @@ static napi_value k_adagrad_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The row loops of biasAct / biasActBackward. They take restrict parameters (which GCC's vectoriser
+ * honours reliably, unlike restrict locals) and are written without branches: max(v, 0) as a select
+ * that keeps NaN, the ReLU mask as the float of a comparison. A branch here mispredicts on half of
+ * the random-sign activations and the loop does not vectorise (measured: 1.2 ms vs 0.1 ms for a
+ * 1024 × 256 backward). */
+static void bias_relu_row(float *restrict y, const float *restrict b, int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    const float v = y[c] + b[c];
+    y[c] = v > 0.0f ? v : (v == v ? 0.0f : v);
+  }
+}
+
+static void bias_row(float *restrict y, const float *restrict b, int64_t n) {
+  for (int64_t c = 0; c < n; c++) y[c] += b[c];
+}
+
+/* The mask multiplies (g · 1 or g · 0) rather than selects, so a NaN gradient stays NaN as it does
+ * in the TypeScript provider. */
+static void relu_grad_bias_row(const float *restrict g, const float *restrict y, float *restrict z,
+                               float *restrict gb, int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    const float v = g[c] * (float)(y[c] > 0.0f);
+    z[c] = v;
+    gb[c] += v;
+  }
+}
+
+/* biasAct(y, bias, rows, cols, relu): y = act(y + bias) in place, bias broadcast over rows. */
+static napi_value k_bias_act(napi_env env, napi_callback_info info) {
+  Args a;
+  size_t lenY, lenB;
+  if (!args_init(env, info, &a, 5, "biasAct")) return NULL;
+  float *y = arg_array(&a, 0, "y", napi_float32_array, &lenY);
+  float *bias = arg_array(&a, 1, "bias", napi_float32_array, &lenB);
+  int64_t rows = arg_int(&a, 2, "rows"), cols = arg_int(&a, 3, "cols");
+  int relu = arg_bool(&a, 4, "relu");
+  if (a.failed) return NULL;
+  NEED(a, "y", lenY, rows * cols);
+  NEED(a, "bias", lenB, cols);
+  for (int64_t r = 0; r < rows; r++) {
+    if (relu) bias_relu_row(y + r * cols, bias, cols);
+    else bias_row(y + r * cols, bias, cols);
+  }
+  return NULL;
+}
+
+/* biasActBackward(gOut, y, rows, cols, relu, gZ, gBias): with relu, gZ = gOut·[y > 0] and
+ * gBias += column sums of gZ; without, gBias += column sums of gOut. One pass; the column sums go
+ * row by row in float32 like the TypeScript provider's. */
+static napi_value k_bias_act_backward(napi_env env, napi_callback_info info) {
+  Args a;
+  size_t lenG, lenY, lenZ, lenB;
+  if (!args_init(env, info, &a, 7, "biasActBackward")) return NULL;
+  float *gOut = arg_array(&a, 0, "gOut", napi_float32_array, &lenG);
+  float *y = arg_array(&a, 1, "y", napi_float32_array, &lenY);
+  int64_t rows = arg_int(&a, 2, "rows"), cols = arg_int(&a, 3, "cols");
+  int relu = arg_bool(&a, 4, "relu");
+  float *gZ = arg_array(&a, 5, "gZ", napi_float32_array, &lenZ);
+  float *gBias = arg_array(&a, 6, "gBias", napi_float32_array, &lenB);
+  if (a.failed) return NULL;
+  NEED(a, "gOut", lenG, rows * cols);
+  NEED(a, "gBias", lenB, cols);
+  if (relu) {
+    NEED(a, "y", lenY, rows * cols);
+    NEED(a, "gZ", lenZ, rows * cols);
+    for (int64_t r = 0; r < rows; r++)
+      relu_grad_bias_row(gOut + r * cols, y + r * cols, gZ + r * cols, gBias, cols);
+  } else {
+    for (int64_t r = 0; r < rows; r++) bias_row(gBias, gOut + r * cols, cols);
+  }
+  return NULL;
+}
+
 /* setBlasThreads(n): OpenBLAS worker threads for sgemm (1 = run on the calling thread). */
 static napi_value k_set_threads(napi_env env, napi_callback_info info) {
   Args a;
@@ -404,6 +477,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"scatterAddRows", NULL, k_scatter_add_rows, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamRows", NULL, k_adam_rows, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adagradRows", NULL, k_adagrad_rows, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"biasAct", NULL, k_bias_act, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"biasActBackward", NULL, k_bias_act_backward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setBlasThreads", NULL, k_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"blasInfo", NULL, k_blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

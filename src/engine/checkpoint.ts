@@ -96,13 +96,15 @@ export function saveCheckpoint(path: string, c: CheckpointContents): void {
  * unexpected tensor, or a shape difference, naming the tensor and both shapes.
  * `weightsOnly` loads parameters and tables and ignores the file's optimiser and RNG state (e.g. to
  * evaluate or serve a model from a training checkpoint); the model's tensors must still all match.
+ * `ignore` names further checkpoint tensors that may be present without a counterpart in the model:
+ * training-only parameters such as a hint-distillation regressor, which serving never needs.
  */
 export function loadCheckpoint(
   path: string,
   store: ParamStore,
   optimizers: Record<string, Optimizer> = {},
   rngs: Record<string, Rng> = {},
-  options: { weightsOnly?: boolean } = {},
+  options: { weightsOnly?: boolean; ignore?: (name: string) => boolean } = {},
 ): LoadedCheckpoint {
   const file = readSafetensors(path);
   if (file.metadata['format'] !== CHECKPOINT_FORMAT) {
@@ -126,6 +128,7 @@ export function loadCheckpoint(
   for (const name of Object.keys(file.tensors)) {
     const isWeight = name.startsWith('param/') || name.startsWith('table/');
     if (options.weightsOnly && !isWeight) continue;
+    if (options.ignore?.(name) && !(name in expected)) continue;
     if (!(name in expected))
       throw new Error(
         `${path}: unexpected tensor '${name}' in the checkpoint (the model has no such parameter or state)`,

@@ -25,7 +25,6 @@ import { latestCheckpoint, newRunDir, readRunConfig, runPaths } from './runDir.j
 import { scoreTeacher, writeTeacherScores } from './teacherScores.js';
 import {
   type AucFn,
-  buildOptimizers,
   combinedStore,
   type EvalRecord,
   type TrainProgress,
@@ -133,9 +132,9 @@ export function loadRun(runDir: string, schema: Schema, ctx: ModelContext = {}):
     config.mode === 'teacher' ? null : models.student,
   ];
   const store = combinedStore(trained);
-  // A resumable checkpoint also holds optimiser state, which the loader insists on matching.
-  if (ckpt === best) loadCheckpoint(ckpt, store);
-  else loadCheckpoint(ckpt, store, buildOptimizers(store, config.optimizer));
+  // Only the models' weights are wanted: optimiser and RNG state, and training-only parameters
+  // (the hint regressor), stay in the file. Every model tensor must still match.
+  loadCheckpoint(ckpt, store, {}, {}, { weightsOnly: true, ignore: (name) => name.startsWith('param/hint.') });
   return {
     config,
     teacher: trained[0] ?? null,

@@ -12,6 +12,7 @@ import type { Batch } from '../../src/data/batch.js';
 import type { LoadedDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/loaders/index.js';
 import { simulate } from '../../src/data/simulator.js';
+import { RankDistiller } from '../../src/distill/rankDistiller.js';
 import {
   buildRankLists,
   candidateItems,
@@ -21,6 +22,7 @@ import {
   sampleRequestRows,
   writeRankLists,
 } from '../../src/distill/rankLists.js';
+import { rankDistillSchema } from '../../src/distill/rankTerms.js';
 import { diversityReranker, itemAttribute, satisfiedTopK } from '../../src/distill/rerank.js';
 import type { Graph } from '../../src/engine/graph.js';
 import { ParamStore } from '../../src/engine/nn.js';
@@ -204,6 +206,34 @@ test('lists round-trip through CSV and Parquet; bad rows are named by file, line
   await assert.rejects(
     readRankLists(bad, ds, split),
     /has 7 items, but request \d+ has 8; every list must have the same length/,
+  );
+});
+
+test('the distiller builds lists at the first step and rebuilds them every refreshEvery steps', () => {
+  const spec = rankDistillSchema.parse({
+    lists: { requests: 10, length: 6, random: 8, refreshEvery: 4 },
+    listsPerBatch: 3,
+    terms: [{ loss: 'listwise', target: 'rank' }],
+  });
+  const d = new RankDistiller(spec, ds, ds.splits.train, new Rng(9));
+  const teacher = fakeModel('teacher', teacherScore);
+  const student = fakeModel('student', (i) => i / 100);
+  assert.throws(() => d.prepare(0, null, student), /no live teacher to rank candidates with/);
+  d.prepare(0, teacher, student);
+  const first = d.current()!;
+  d.prepare(3, teacher, student);
+  assert.equal(d.current(), first, 'not rebuilt before refreshEvery steps');
+  d.prepare(4, teacher, student);
+  assert.notEqual(d.current(), first, 'rebuilt at step 4');
+  assert.notDeepEqual([...d.current()!.requestRow], [...first.requestRow], 'new requests');
+  // A file's lists are used as given and never rebuilt.
+  const fileSpec = rankDistillSchema.parse({ lists: { file: 'x.csv' }, terms: [{ loss: 'bpr' }] });
+  const fixed = new RankDistiller(fileSpec, ds, ds.splits.train, new Rng(9), first);
+  fixed.prepare(100, null, student);
+  assert.equal(fixed.current(), first);
+  assert.throws(
+    () => new RankDistiller(fileSpec, ds, ds.splits.train, new Rng(9)),
+    /must be read with readRankLists/,
   );
 });
 

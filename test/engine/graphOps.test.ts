@@ -63,6 +63,62 @@ test('linear gradient with bias and without', () => {
   );
 });
 
+test("linear with activation 'relu' (fused): gradient with bias and without", () => {
+  // Weights away from zero keep every pre-activation away from the ReLU kink by more than the
+  // finite-difference step, so the check is not spoiled by a mask flipping.
+  const x = awayFromZero([4, 3], 13);
+  const W = awayFromZero([3, 5], 14);
+  const b = param([5], 15);
+  let active = 0;
+  nonVacuous(
+    gradcheck(
+      (g) => {
+        const y = g.linear(x, W, b, 'relu');
+        active = y.data.filter((v) => v > 0).length;
+        return y;
+      },
+      [x, W, b],
+    ),
+    12 + 15 + 5,
+  );
+  assert.ok(active > 0 && active < 20, `want some units on and some off, got ${active} of 20 on`);
+  nonVacuous(
+    gradcheck((g) => g.linear(x, W, undefined, 'relu'), [x, W]),
+    12 + 15,
+  );
+});
+
+test("linear(x, W, b, 'relu') gives relu(linear(x, W, b))'s values and gradients, NaN kept", () => {
+  const x = param([6, 4], 21);
+  const W = param([4, 7], 22);
+  const b = param([7], 23);
+  const seed = randomValues(6 * 7, 24);
+  const run = (fused: boolean) => {
+    for (const t of [x, W, b]) t.grad = null;
+    const g = new Graph({ training: true });
+    const y = fused ? g.linear(x, W, b, 'relu') : g.relu(g.linear(x, W, b));
+    g.backward(y, seed);
+    return { y: Array.from(y.data), grads: [x, W, b].map((t) => Array.from(t.grad!)) };
+  };
+  const fused = run(true);
+  const plain = run(false);
+  // Same float32 operations up to the order of the bias add (before or after the product).
+  for (let i = 0; i < fused.y.length; i++) assert.ok(Math.abs(fused.y[i]! - plain.y[i]!) <= 1e-6);
+  assert.ok(fused.y.some((v) => v === 0) && fused.y.some((v) => v > 0));
+  fused.grads.forEach((gf, j) => {
+    for (let i = 0; i < gf.length; i++)
+      assert.ok(Math.abs(gf[i]! - plain.grads[j]![i]!) <= 1e-5, `grad ${j}[${i}]`);
+  });
+  x.data[0] = Number.NaN;
+  const y = new Graph({ training: false }).linear(x, W, b, 'relu');
+  assert.ok(Number.isNaN(y.data[0]), 'a NaN input must reach the output, not be zeroed by the ReLU');
+  x.data[0] = 0.5;
+  assert.throws(
+    () => new Graph({ training: false }).linear(x, W, b, 'gelu' as 'relu'),
+    /linear: unknown activation 'gelu'/,
+  );
+});
+
 const broadcasts: [string, number[]][] = [
   ['same shape', [3, 4]],
   ['row [D]', [4]],

@@ -206,3 +206,51 @@ test('adagradRows matches a float64 reference and respects nRows', () => {
   assertClose(w, ew, 1e-5, 'w');
   assertClose(acc, ea, 1e-5, 'acc');
 });
+
+test('biasAct adds the bias per column and applies the ReLU in place, keeping NaN', () => {
+  const [rows, cols] = [5, 7];
+  const y0 = randomArray(rows * cols, 31);
+  const bias = randomArray(cols, 32);
+  y0[3] = Number.NaN;
+  const lin = y0.slice();
+  jsKernels.biasAct(lin, bias, rows, cols, false);
+  const rel = y0.slice();
+  jsKernels.biasAct(rel, bias, rows, cols, true);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const i = r * cols + c;
+      const want = Math.fround(y0[i]! + bias[c]!);
+      if (i === 3) {
+        assert.ok(Number.isNaN(lin[i]) && Number.isNaN(rel[i]), 'NaN must stay NaN');
+        continue;
+      }
+      assert.equal(lin[i], want);
+      assert.equal(rel[i], Math.max(want, 0));
+    }
+  }
+});
+
+test('biasActBackward masks the gradient by y > 0 and adds its column sums to the bias gradient', () => {
+  const [rows, cols] = [6, 5];
+  const gOut = randomArray(rows * cols, 41);
+  const y = randomArray(rows * cols, 42).map((v) => Math.max(v, 0));
+  const gb0 = randomArray(cols, 43);
+  const gZ = new Float32Array(rows * cols).fill(Number.NaN);
+  const gb = gb0.slice();
+  jsKernels.biasActBackward(gOut, y, rows, cols, true, gZ, gb);
+  const gbLin = gb0.slice();
+  jsKernels.biasActBackward(gOut, gOut, rows, cols, false, gOut, gbLin);
+  for (let c = 0; c < cols; c++) {
+    let sum = 0;
+    let sumLin = 0;
+    for (let r = 0; r < rows; r++) {
+      const i = r * cols + c;
+      // === rather than Object.is: a masked negative gradient is −0.
+      assert.ok(gZ[i] === (y[i]! > 0 ? gOut[i] : 0), `gZ[${i}] = ${gZ[i]}`);
+      sum += gZ[i]!;
+      sumLin += gOut[i]!;
+    }
+    assert.ok(Math.abs(gb[c]! - (gb0[c]! + sum)) < 1e-5, `gBias[${c}] (relu)`);
+    assert.ok(Math.abs(gbLin[c]! - (gb0[c]! + sumLin)) < 1e-5, `gBias[${c}] (identity)`);
+  }
+});

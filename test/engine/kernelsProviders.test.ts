@@ -194,6 +194,49 @@ for (const name of OTHERS) {
     }
   });
 
+  test(`${name} biasAct and biasActBackward match js (relu and identity, odd sizes, NaN kept)`, {
+    skip,
+  }, () => {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 17],
+      [64, 256],
+      [7, 33],
+    ] as const) {
+      const rng = new Rng(rows * 1000 + cols);
+      const where = `${name} rows=${rows} cols=${cols}`;
+      const bias = randomArray(rng, cols);
+      for (const relu of [true, false]) {
+        const y0 = randomArray(rng, rows * cols);
+        y0[0] = Number.NaN;
+        const [yJ, yK] = [y0.slice(), y0.slice()];
+        jsKernels.biasAct(yJ, bias, rows, cols, relu);
+        k!.biasAct(yK, bias, rows, cols, relu);
+        assert.ok(Number.isNaN(yK[0]), `${where} relu=${relu}: NaN must stay NaN`);
+        // Both providers do one float32 add and a max: bit-identical.
+        assert.deepEqual(yK.subarray(1), yJ.subarray(1), `${where} relu=${relu} biasAct`);
+
+        const gOut = randomArray(rng, rows * cols);
+        const gb0 = randomArray(rng, cols);
+        const [zJ, zK] = [new Float32Array(rows * cols), new Float32Array(rows * cols).fill(Number.NaN)];
+        const [gbJ, gbK] = [gb0.slice(), gb0.slice()];
+        yJ[0] = 0;
+        jsKernels.biasActBackward(gOut, relu ? yJ : gOut, rows, cols, relu, relu ? zJ : gOut, gbJ);
+        k!.biasActBackward(gOut, relu ? yJ : gOut, rows, cols, relu, relu ? zK : gOut, gbK);
+        if (relu) assert.deepEqual(zK, zJ, `${where} biasActBackward gZ`);
+        assertClose(gbK, gbJ, 1e-5, `${where} relu=${relu} biasActBackward gBias`);
+      }
+    }
+    // The addon checks lengths before touching memory (the TypeScript loops cannot overrun).
+    if (name === 'native') {
+      assert.throws(
+        () => k!.biasAct(new Float32Array(5), new Float32Array(3), 2, 3, true),
+        /biasAct.*y/,
+        'a y shorter than rows·cols must be rejected',
+      );
+    }
+  });
+
   test(`${name} adamRows and adagradRows match js on touched rows only`, { skip }, () => {
     for (const [vocab, dim, nRows, wd] of [
       [100, 32, 40, 0],

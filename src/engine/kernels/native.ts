@@ -77,6 +77,8 @@ export function loadNativeKernels(): NativeKernels {
     scatterAddRows: addon.scatterAddRows,
     adamRows: addon.adamRows,
     adagradRows: addon.adagradRows,
+    biasAct: addon.biasAct,
+    biasActBackward: addon.biasActBackward,
     setBlasThreads: addon.setBlasThreads,
     blasInfo: addon.blasInfo,
     forcedCoreType,

@@ -87,6 +87,31 @@ export interface Kernels {
     weightDecay: number,
   ): void;
 
+  /**
+   * The elementwise tail of a dense layer's forward, fused into one pass over its output (the
+   * `sgemm` with beta = 0 has written x·W into y): in place, for r < rows, c < cols,
+   *   y[r, c] = act(y[r, c] + bias[c]),  act = max(·, 0) if relu, else the identity.
+   * A NaN stays NaN through the ReLU (so a diverged step is seen by the trainer, not zeroed).
+   */
+  biasAct(y: Float32Array, bias: Float32Array, rows: number, cols: number, relu: boolean): void;
+
+  /**
+   * The backward of biasAct, one pass over the output gradient gOut (rows × cols):
+   *   relu:  gZ[r, c] = gOut[r, c] · [y[r, c] > 0]  (written, not accumulated; y is biasAct's output)
+   *          gBias[c] += Σ_r gZ[r, c]
+   *   !relu: gBias[c] += Σ_r gOut[r, c]             (y and gZ are not touched; pass gOut for both)
+   * The column sums are added row by row in float32, in row order.
+   */
+  biasActBackward(
+    gOut: Float32Array,
+    y: Float32Array,
+    rows: number,
+    cols: number,
+    relu: boolean,
+    gZ: Float32Array,
+    gBias: Float32Array,
+  ): void;
+
   /** Sparse Adagrad on touched rows: acc += g²; w −= lr · g / (sqrt(acc) + eps). */
   adagradRows(
     w: Float32Array,

@@ -109,5 +109,9 @@ export function loadWasmKernels(): Kernels {
     scatterAddRows: jsKernels.scatterAddRows,
     adamRows: jsKernels.adamRows,
     adagradRows: jsKernels.adagradRows,
+    // Memory-bound elementwise passes: copying y into linear memory and back would cost more than
+    // the SIMD loop saves, so the TypeScript loops run on the engine's arrays directly.
+    biasAct: jsKernels.biasAct,
+    biasActBackward: jsKernels.biasActBackward,
   };
 }

@@ -1,0 +1,73 @@
+/**
+ * The serving commands driven in-process through commander: `index build` on an export (metric
+ * enforcement included), `index eval --json` printing exactly one JSON line, and option checks.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Command } from 'commander';
+import * as indexCmd from '../../src/cli/commands/indexCmd.js';
+import { tinyExport } from './fixture.js';
+
+function program(): Command {
+  const p = new Command();
+  p.exitOverride();
+  p.configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  indexCmd.register(p);
+  return p;
+}
+
+/** Runs a command and returns what it wrote to stdout. */
+async function stdoutOf(args: string[]): Promise<string> {
+  const write = process.stdout.write.bind(process.stdout);
+  let out = '';
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await program().parseAsync(['node', 'kdrec', ...args]);
+  } finally {
+    process.stdout.write = write;
+  }
+  return out;
+}
+
+test('kdrec index build saves the index next to the manifest; a wrong metric is refused', async () => {
+  const ex = tinyExport({ scoreFn: 'dot' });
+  await assert.rejects(
+    program().parseAsync(['node', 'kdrec', 'index', 'build', '--export', ex.dir, '--metric', 'l2sq']),
+    /refusing a 'l2sq' index for a model trained with score function 'dot'/,
+  );
+  const out = await stdoutOf(['index', 'build', '--export', ex.dir]);
+  assert.match(out, /built HNSW \(ip, M 16/);
+  assert.ok(existsSync(join(ex.dir, 'index.usearch')) && existsSync(join(ex.dir, 'index.json')));
+});
+
+test('kdrec index eval --json prints one line with recallAt100, qps and ef', async () => {
+  const out = await stdoutOf([
+    'index',
+    'eval',
+    '--synthetic',
+    '--items',
+    '1500',
+    '--dim',
+    '8',
+    '--queries',
+    '20',
+    '--ef',
+    '128',
+    '--json',
+  ]);
+  const lines = out.trim().split('\n');
+  assert.equal(lines.length, 1);
+  const j = JSON.parse(lines[0]!);
+  assert.deepEqual(Object.keys(j).sort(), ['ef', 'qps', 'recallAt100']);
+  assert.equal(j.ef, 256);
+  assert.ok(j.recallAt100 > 0.5 && j.recallAt100 <= 1);
+  await assert.rejects(
+    program().parseAsync(['node', 'kdrec', 'index', 'eval', '--json']),
+    /give exactly one of --export DIR or --synthetic/,
+  );
+});
