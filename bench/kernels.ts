@@ -229,6 +229,7 @@ function timed(k: Kernels, spent: Spent): Kernels {
     adagradRows: wrap('adagradRows', k.adagradRows),
     biasAct: wrap('biasAct', k.biasAct),
     biasActBackward: wrap('biasActBackward', k.biasActBackward),
+    copyBlock: wrap('copyBlock', k.copyBlock),
   };
 }
 

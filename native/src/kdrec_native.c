@@ -445,6 +445,35 @@ static napi_value k_bias_act_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static void copy_row(const float *restrict s, float *restrict d, int64_t n) { memcpy(d, s, (size_t)n * sizeof(float)); }
+
+static void add_row(const float *restrict s, float *restrict d, int64_t n) {
+  for (int64_t c = 0; c < n; c++) d[c] += s[c];
+}
+
+/* copyBlock(src, srcOff, srcStride, dst, dstOff, dstStride, rows, cols, accumulate): a strided block
+ * copy (concat / slice and their backward). Bounds: the last row's end must lie inside each array. */
+static napi_value k_copy_block(napi_env env, napi_callback_info info) {
+  Args a;
+  size_t lenS, lenD;
+  if (!args_init(env, info, &a, 9, "copyBlock")) return NULL;
+  float *src = arg_array(&a, 0, "src", napi_float32_array, &lenS);
+  int64_t sOff = arg_int(&a, 1, "srcOff"), sStride = arg_int(&a, 2, "srcStride");
+  float *dst = arg_array(&a, 3, "dst", napi_float32_array, &lenD);
+  int64_t dOff = arg_int(&a, 4, "dstOff"), dStride = arg_int(&a, 5, "dstStride");
+  int64_t rows = arg_int(&a, 6, "rows"), cols = arg_int(&a, 7, "cols");
+  int acc = arg_bool(&a, 8, "accumulate");
+  if (a.failed) return NULL;
+  if (rows == 0 || cols == 0) return NULL;
+  NEED(a, "src", lenS, sOff + (rows - 1) * sStride + cols);
+  NEED(a, "dst", lenD, dOff + (rows - 1) * dStride + cols);
+  for (int64_t r = 0; r < rows; r++) {
+    if (acc) add_row(src + sOff + r * sStride, dst + dOff + r * dStride, cols);
+    else copy_row(src + sOff + r * sStride, dst + dOff + r * dStride, cols);
+  }
+  return NULL;
+}
+
 /* setBlasThreads(n): OpenBLAS worker threads for sgemm (1 = run on the calling thread). */
 static napi_value k_set_threads(napi_env env, napi_callback_info info) {
   Args a;
@@ -479,6 +508,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"adagradRows", NULL, k_adagrad_rows, NULL, NULL, NULL, napi_enumerable, NULL},
       {"biasAct", NULL, k_bias_act, NULL, NULL, NULL, napi_enumerable, NULL},
       {"biasActBackward", NULL, k_bias_act_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyBlock", NULL, k_copy_block, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setBlasThreads", NULL, k_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"blasInfo", NULL, k_blas_info, NULL, NULL, NULL, napi_enumerable, NULL},
   };

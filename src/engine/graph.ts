@@ -388,21 +388,15 @@ export class Graph {
     this.record(out, () => {
       const go = out.grad;
       if (go === null) return;
+      // d/da = go·b and d/db = go·a, row by row; the first consumer of a (or b) to run writes its
+      // gradient without a zero fill (freshGrad), a later one adds. rowDot(a, a) takes both paths.
       if (a.requiresGrad) {
-        const ga = this.gradOf(a);
-        for (let r = 0; r < B; r++) {
-          const g = go[r];
-          const off = r * D;
-          for (let d = 0; d < D; d++) ga[off + d] += g * y[off + d];
-        }
+        const fresh = this.freshGrad(a);
+        rowScaleInto(go, y, B, D, fresh ?? this.gradOf(a), fresh === null);
       }
       if (b.requiresGrad) {
-        const gb = this.gradOf(b);
-        for (let r = 0; r < B; r++) {
-          const g = go[r];
-          const off = r * D;
-          for (let d = 0; d < D; d++) gb[off + d] += g * x[off + d];
-        }
+        const fresh = this.freshGrad(b);
+        rowScaleInto(go, x, B, D, fresh ?? this.gradOf(b), fresh === null);
       }
     });
     return out;
@@ -927,16 +921,11 @@ export class Graph {
       rq ||= p.requiresGrad;
     }
     const out = this.out([B, W], rq);
-    const o = out.data;
+    const k = this.k;
     let col = 0;
     for (const p of parts) {
       const w = p.shape.length === 2 ? p.shape[1] : 1;
-      const x = p.data;
-      for (let r = 0; r < B; r++) {
-        const so = r * w;
-        const oo = r * W + col;
-        for (let d = 0; d < w; d++) o[oo + d] = x[so + d];
-      }
+      k.copyBlock(p.data, 0, w, out.data, col, W, B, w, false);
       col += w;
     }
     this.record(out, () => {
@@ -946,21 +935,9 @@ export class Graph {
       for (const p of parts) {
         const w = p.shape.length === 2 ? p.shape[1] : 1;
         if (p.requiresGrad) {
+          // The first consumer to run writes its column block (no zero fill), later ones add.
           const fresh = this.freshGrad(p);
-          if (fresh !== null) {
-            for (let r = 0; r < B; r++) {
-              const so = r * w;
-              const oo = r * W + c;
-              for (let d = 0; d < w; d++) fresh[so + d] = go[oo + d];
-            }
-          } else {
-            const gp = this.gradOf(p);
-            for (let r = 0; r < B; r++) {
-              const so = r * w;
-              const oo = r * W + c;
-              for (let d = 0; d < w; d++) gp[so + d] += go[oo + d];
-            }
-          }
+          k.copyBlock(go, c, W, fresh ?? this.gradOf(p), 0, w, B, w, fresh === null);
         }
         c += w;
       }
@@ -978,22 +955,12 @@ export class Graph {
     }
     const w = end - start;
     const out = this.out([B, w], a.requiresGrad);
-    const x = a.data;
-    const o = out.data;
-    for (let r = 0; r < B; r++) {
-      const so = r * D + start;
-      const oo = r * w;
-      for (let d = 0; d < w; d++) o[oo + d] = x[so + d];
-    }
+    const k = this.k;
+    k.copyBlock(a.data, start, D, out.data, 0, w, B, w, false);
     this.record(out, () => {
       const go = out.grad;
       if (go === null) return;
-      const ga = this.gradOf(a);
-      for (let r = 0; r < B; r++) {
-        const so = r * D + start;
-        const oo = r * w;
-        for (let d = 0; d < w; d++) ga[so + d] += go[oo + d];
-      }
+      k.copyBlock(go, 0, w, this.gradOf(a), start, D, B, w, true);
     });
     return out;
   }
@@ -1345,6 +1312,23 @@ export class Graph {
       throw new Error(`${op}: shapes ${shapeStr(logits)} and ${shapeStr(target)} (target) differ`);
     }
     return target.data;
+  }
+}
+
+/** out[r, :] = s[r] · m[r, :] (accumulate: +=) for an [R, D] matrix m and a per-row scale s. */
+function rowScaleInto(
+  s: Float32Array,
+  m: Float32Array,
+  R: number,
+  D: number,
+  out: Float32Array,
+  accumulate: boolean,
+): void {
+  for (let r = 0; r < R; r++) {
+    const g = s[r];
+    const off = r * D;
+    if (accumulate) for (let d = 0; d < D; d++) out[off + d] += g * m[off + d];
+    else for (let d = 0; d < D; d++) out[off + d] = g * m[off + d];
   }
 }
 

@@ -590,11 +590,16 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
         const build = c.mode === 'two-stage' ? { ...c, mode: 'student' as const } : c;
         const built = buildModels(build, ds.schema, new Rng(c.seed).fork('models'), { labels: ds.labels });
         let trainSet = samples(c, kind, 'train');
-        if (c.mode === 'two-stage') trainSet = withTeacherColumns(trainSet, loadTeacher().model);
+        if (c.mode === 'two-stage' && c.distill.length > 0)
+          trainSet = withTeacherColumns(trainSet, loadTeacher().model);
+        // Rank distillation (issue 5) in two-stage ranks its lists with the trained, frozen teacher;
+        // in joint modes with the co-trained one. Either way it builds list rows from the dataset.
+        const liveTeacher =
+          c.mode === 'two-stage' ? (c.rankDistill !== undefined ? loadTeacher().model : null) : built.teacher;
         const res = train({
           config: c,
-          data: { schema: ds.schema, train: trainSet, valid: samples(c, kind, 'valid') },
-          models: { teacher: built.teacher, student: built.student },
+          data: { schema: ds.schema, train: trainSet, valid: samples(c, kind, 'valid'), dataset: ds },
+          models: { teacher: liveTeacher, student: built.student },
           auc: (y, s) => auc(y, s),
           onProgress: (p) => ev.progress?.(info, p),
         });

@@ -254,3 +254,18 @@ test('biasActBackward masks the gradient by y > 0 and adds its column sums to th
     assert.ok(Math.abs(gbLin[c]! - (gb0[c]! + sumLin)) < 1e-5, `gBias[${c}] (identity)`);
   }
 });
+
+test('copyBlock copies and accumulates a strided block, leaving everything else untouched', () => {
+  // src 3 rows of stride 5, block of 3 columns at offset 1; dst stride 4, block at offset 1.
+  const src = Float32Array.from({ length: 15 }, (_, i) => i + 1);
+  const dst = new Float32Array(12).fill(-1);
+  jsKernels.copyBlock(src, 1, 5, dst, 1, 4, 3, 3, false);
+  assert.deepEqual(Array.from(dst), [-1, 2, 3, 4, -1, 7, 8, 9, -1, 12, 13, 14]);
+  jsKernels.copyBlock(src, 1, 5, dst, 1, 4, 3, 3, true);
+  assert.deepEqual(Array.from(dst), [-1, 4, 6, 8, -1, 14, 16, 18, -1, 24, 26, 28]);
+  // Widths not a multiple of the unroll factor.
+  const wide = Float32Array.from({ length: 14 }, (_, i) => i);
+  const out = new Float32Array(14);
+  jsKernels.copyBlock(wide, 0, 7, out, 0, 7, 2, 7, false);
+  assert.deepEqual(out, wide);
+});

@@ -237,6 +237,34 @@ for (const name of OTHERS) {
     }
   });
 
+  test(`${name} copyBlock matches js (write and accumulate, strided windows, rest untouched)`, {
+    skip,
+  }, () => {
+    for (const [rows, cols, sOff, sStride, dOff, dStride] of [
+      [1, 1, 0, 1, 0, 1],
+      [5, 3, 2, 7, 1, 4],
+      [64, 32, 0, 32, 96, 128],
+      [9, 13, 4, 17, 0, 13],
+    ] as const) {
+      const rng = new Rng(rows * 131 + cols);
+      const src = randomArray(rng, sOff + (rows - 1) * sStride + cols + 3);
+      const dst0 = randomArray(rng, dOff + (rows - 1) * dStride + cols + 2);
+      for (const acc of [false, true]) {
+        const [dJ, dK] = [dst0.slice(), dst0.slice()];
+        jsKernels.copyBlock(src, sOff, sStride, dJ, dOff, dStride, rows, cols, acc);
+        k!.copyBlock(src, sOff, sStride, dK, dOff, dStride, rows, cols, acc);
+        assert.deepEqual(dK, dJ, `${name} copyBlock rows=${rows} cols=${cols} accumulate=${acc}`);
+      }
+    }
+    if (name === 'native') {
+      assert.throws(
+        () => k!.copyBlock(new Float32Array(8), 0, 4, new Float32Array(7), 0, 4, 2, 4, false),
+        /copyBlock.*dst/,
+        'a dst shorter than its last row must be rejected',
+      );
+    }
+  });
+
   test(`${name} adamRows and adagradRows match js on touched rows only`, { skip }, () => {
     for (const [vocab, dim, nRows, wd] of [
       [100, 32, 40, 0],

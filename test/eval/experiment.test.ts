@@ -36,6 +36,15 @@ function tinyConfig(steps = 6): ExperimentMatrixConfig {
           mode: 'two-stage',
           distill: [{ pred: 'ctr', target: 'column:teacher_ctr', loss: 'bce_soft' }],
         },
+        'listwise-kd': {
+          mode: 'two-stage',
+          rankDistill: {
+            pred: 'ctr',
+            lists: { requests: 20, length: 10, random: 30 },
+            listsPerBatch: 4,
+            terms: [{ loss: 'listwise', target: 'teacher' }],
+          },
+        },
         dmtl: {
           mode: 'dmtl',
           teacher: { type: 'mmoe-esmm', ...tiny, experts: 2, expertHidden: [8], towerHidden: [4] },
@@ -59,7 +68,7 @@ function tinyConfig(steps = 6): ExperimentMatrixConfig {
   );
 }
 
-const MODELS = ['teacher', 'popularity', 'plain', 'logits-kd', 'dmtl', 'pfd', 'pfd-md'];
+const MODELS = ['teacher', 'popularity', 'plain', 'logits-kd', 'listwise-kd', 'dmtl', 'pfd', 'pfd-md'];
 
 describe('experiment runner', () => {
   let dir: string;
@@ -219,7 +228,8 @@ describe('experiment runner', () => {
 
   test('the shipped examples/experiment.yaml is valid and its demo block is applied', () => {
     const cfg = loadExperimentConfig(defaultExperimentConfigPath());
-    for (const name of ['plain', 'logits-kd', 'dmtl', 'pfd', 'pfd-md']) assert.ok(name in cfg.students, name);
+    for (const name of ['plain', 'logits-kd', 'listwise-kd', 'dmtl', 'pfd', 'pfd-md'])
+      assert.ok(name in cfg.students, name);
     const { config, seeds } = applyDemo(cfg);
     assert.equal(seeds, cfg.demo?.seeds ?? 1);
     assert.ok((config.simulate.users ?? 0) <= (cfg.simulate.users ?? Infinity));

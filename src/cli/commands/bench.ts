@@ -1,8 +1,10 @@
 /**
  * `kdrec bench train`: training throughput of the engine on the fixed `dssm-ref` model of issue 2
  * (see src/models/dssmRef.ts), single- or multi-threaded. Prints one JSON line with --json; the
- * figures in BENCHMARKS.md come from this command. Timing is wall-clock over the measured steps only:
- * batches are generated before the clock starts and warm-up steps (JIT, buffer pools) are excluded.
+ * figures in BENCHMARKS.md come from this command. Timing covers the measured steps only: batches are
+ * generated before the clock starts and warm-up steps (JIT, buffer pools) are excluded. Both the
+ * wall-clock rate and the rate per CPU-second (process.cpuUsage, all threads) are reported: on a
+ * shared machine the second is the stable one, and bench/vs-torch/run.mjs compares it with PyTorch's.
  */
 
 import { cpus } from 'node:os';

@@ -79,6 +79,7 @@ export function loadNativeKernels(): NativeKernels {
     adagradRows: addon.adagradRows,
     biasAct: addon.biasAct,
     biasActBackward: addon.biasActBackward,
+    copyBlock: addon.copyBlock,
     setBlasThreads: addon.setBlasThreads,
     blasInfo: addon.blasInfo,
     forcedCoreType,

@@ -112,6 +112,24 @@ export interface Kernels {
     gBias: Float32Array,
   ): void;
 
+  /**
+   * A strided block copy, the data movement of concat / slice and their backward passes: for
+   * r < rows, c < cols,
+   *   dst[dstOff + r·dstStride + c] = src[srcOff + r·srcStride + c]   (accumulate: +=)
+   * src and dst must not overlap.
+   */
+  copyBlock(
+    src: Float32Array,
+    srcOff: number,
+    srcStride: number,
+    dst: Float32Array,
+    dstOff: number,
+    dstStride: number,
+    rows: number,
+    cols: number,
+    accumulate: boolean,
+  ): void;
+
   /** Sparse Adagrad on touched rows: acc += g²; w −= lr · g / (sqrt(acc) + eps). */
   adagradRows(
     w: Float32Array,

@@ -10,7 +10,8 @@
  * to the largest problem seen and is then reused, so steady-state calls allocate no buffers; views
  * are re-created after memory.grow (growing detaches the old ArrayBuffer).
  *
- * The embedding kernels (gatherPool, scatterAddRows, adamRows, adagradRows) are the TypeScript ones:
+ * The embedding kernels (gatherPool, scatterAddRows, adamRows, adagradRows) and the elementwise ones
+ * (biasAct, biasActBackward, copyBlock) are the TypeScript ones:
  * they touch a few rows of tables of up to 200,000 × 32 floats, and a WebAssembly version would
  * have to copy those rows in and out of linear memory, which is as much memory traffic as the
  * (memory-bound) loops themselves.
@@ -113,5 +114,6 @@ export function loadWasmKernels(): Kernels {
     // the SIMD loop saves, so the TypeScript loops run on the engine's arrays directly.
     biasAct: jsKernels.biasAct,
     biasActBackward: jsKernels.biasActBackward,
+    copyBlock: jsKernels.copyBlock,
   };
 }
