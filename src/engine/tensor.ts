@@ -20,7 +20,9 @@ export class Tensor {
   ) {
     const n = shapeSize(shape);
     if (n !== data.length) {
-      throw new Error(`Tensor${name ? ` '${name}'` : ''}: shape [${shape.join(', ')}] needs ${n} values, got ${data.length}`);
+      throw new Error(
+        `Tensor${name ? ` '${name}'` : ''}: shape [${shape.join(', ')}] needs ${n} values, got ${data.length}`,
+      );
     }
   }
 

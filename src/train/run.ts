@@ -134,7 +134,13 @@ export function loadRun(runDir: string, schema: Schema, ctx: ModelContext = {}):
   const store = combinedStore(trained);
   // Only the models' weights are wanted: optimiser and RNG state, and training-only parameters
   // (the hint regressor), stay in the file. Every model tensor must still match.
-  loadCheckpoint(ckpt, store, {}, {}, { weightsOnly: true, ignore: (name) => name.startsWith('param/hint.') });
+  loadCheckpoint(
+    ckpt,
+    store,
+    {},
+    {},
+    { weightsOnly: true, ignore: (name) => name.startsWith('param/hint.') },
+  );
   return {
     config,
     teacher: trained[0] ?? null,

@@ -81,8 +81,21 @@ export class TopKSelector {
         }
         hs[c] = s;
         hi[c] = i;
-      } else if (ranksBefore(s, i, hs[0]!, hi[0]!)) {
-        siftDown(hs, hi, n, s, i);
+      } else {
+        // Fast path once the heap is full: indices only grow, so a later item with a score equal
+        // to the root's never ranks before it (ties go to the lower index), and `s > root` alone
+        // decides. Most items of a large catalogue fail this one comparison.
+        let root = hs[0]!;
+        for (; i < length; i++) {
+          const t = values[offset + i]!;
+          if (t > root) {
+            if (exclude !== undefined && exclude[i] !== 0) continue;
+            siftDown(hs, hi, n, t, i);
+            root = hs[0]!;
+          } else if (t !== t) {
+            throw new Error(`top-K: score at index ${i} is NaN`);
+          }
+        }
       }
     }
     // Heap-sort in place: repeatedly move the worst to the end, giving best-first order.
