@@ -5,13 +5,15 @@
  *
  * Per seed: the teacher is trained once (mode `teacher`); then every student of the config's
  * `students` block: `plain` (the student on hard labels only), `logits-kd` (two-stage: the student
- * distils the trained teacher's logits on its own training samples, Hinton et al. 2015), and the
+ * distils the trained teacher's logits on its own training samples, Hinton et al. 2015), rank-based
+ * students (two-stage with a `rankDistill` block: the frozen teacher ranks lists, src/distill), and the
  * joint modes `dmtl`, `pfd`, `pfd-md`, which by their papers train their teacher together with the
  * student (PFD, Xu et al. KDD'20 §3.3: synchronous training; DMTL with an MMoE+ESMM teacher), so
  * those cells co-train their own teacher as the config's overlay declares it; plus the popularity
- * baseline. Every student trains on the same samples with the same seed (same initialisation and
- * batch order as `plain`), so a difference is the distillation's. Consistency metrics (overlap@K,
- * Kendall tau) always compare with the standalone `teacher` row.
+ * baseline. Every student trains on the same samples with the same seed and batch order as `plain`;
+ * two-stage students also start from `plain`'s exact initialisation, while joint-mode students share
+ * the schema's shared tables (user and item ids) with their co-trained teacher, which creates them.
+ * Consistency metrics (overlap@K, Kendall tau) always compare with the standalone `teacher` row.
  *
  * Resumable: every finished (model, seed) cell is written atomically to DIR/cells/<model>.seed<S>.json
  * (and the teacher's weights to DIR/cells/teacher.seed<S>.safetensors, which later cells reload).

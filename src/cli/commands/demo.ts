@@ -12,9 +12,9 @@ export function register(program: Command): void {
     .command('demo')
     .summary('simulate a small world and compare distilled students with a plain one (no data needed)')
     .description(
-      'Simulate a small world (users, items, clicks, long dwells with known ground truth), train the\n' +
-        'ranking teacher, the plain student and the distilled students of examples/experiment.yaml at\n' +
-        "the size of its 'demo' block, then print the comparison table and write report.html.\n" +
+      'Simulate a small world (users, items, clicks, long dwells with known ground truth), train the ' +
+        'ranking teacher, the plain student and the distilled students of examples/experiment.yaml at ' +
+        "the size of its 'demo' block, then print the comparison table and write report.html. " +
         'Re-running with the same --out reuses the finished cells.',
     )
     .option('--out <dir>', 'output directory (simulated world, cells, results.json, report)', 'runs/demo')

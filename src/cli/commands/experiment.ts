@@ -177,11 +177,11 @@ export function register(program: Command): void {
     .command('experiment')
     .summary('train the teacher and the matrix of students, evaluate all, write results.json and the report')
     .description(
-      'Train the teacher once per seed, then every student of the config (plain, logits-kd, dmtl, pfd,\n' +
-        'pfd-md, ...) and the popularity baseline; evaluate all on one fixed test split; write\n' +
-        'DIR/results.json (metric mean/std over seeds, params, train time, inference cost, config, git\n' +
-        'commit, data fingerprint), DIR/report.html and DIR/report.md. Re-running resumes: finished\n' +
-        'cells in DIR/cells/ are reused, not retrained.',
+      'Train the teacher once per seed, then every student of the config (plain, logits-kd, ' +
+        'listwise-kd, dmtl, pfd, pfd-md, ...) and the popularity baseline; evaluate all on one fixed ' +
+        'test split; write DIR/results.json (metric mean/std over seeds, params, train time, inference ' +
+        'cost, config, git commit, data fingerprint), DIR/report.html and DIR/report.md. Re-running ' +
+        'resumes: finished cells in DIR/cells/ are reused, not retrained.',
     )
     .requiredOption('--dataset <spec>', 'sim | sim:DIR | movielens-100k:PATH | ali-ccp:PATH | kuairand:PATH')
     .requiredOption('--out <dir>', 'experiment directory (results.json, report.html, cells/)')
