@@ -92,7 +92,7 @@ export class TopKSelector {
             if (exclude !== undefined && exclude[i] !== 0) continue;
             siftDown(hs, hi, n, t, i);
             root = hs[0]!;
-          } else if (t !== t) {
+          } else if (Number.isNaN(t)) {
             throw new Error(`top-K: score at index ${i} is NaN`);
           }
         }
