@@ -350,6 +350,18 @@ export class SchemaView {
  * Applies a numeric field's normalisation in place, with statistics fitted on the train split.
  * Training, evaluation and serving all call this one function so the transform cannot drift.
  */
+/**
+ * The field that identifies a user or an item among `fields`: a categorical field of that group
+ * named like an id (user_id, uid, item_id, iid, movie_id, …), else, when `fallback` is set, the
+ * group's first categorical field. One rule for training (separate user-id tables), evaluation
+ * (popularity baseline) and export (cold-start and catalogue lookups).
+ */
+export function idField(fields: readonly Field[], group: 'user' | 'item', fallback = true): string | null {
+  const cats = fields.filter((f) => f.group === group && f.kind === 'categorical');
+  const re = group === 'user' ? /^(user_?id|uid|user)$/i : /^(item_?id|iid|item|movie_?id)$/i;
+  return (cats.find((f) => re.test(f.name)) ?? (fallback ? cats[0] : undefined))?.name ?? null;
+}
+
 export function normalizeInPlace(values: Float32Array, kind: Normalization, s: NumericStats): Float32Array {
   switch (kind) {
     case 'none':

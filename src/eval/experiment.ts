@@ -29,7 +29,7 @@ import { z } from 'zod';
 import { ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { loadDataset, parseDatasetSpec } from '../data/loaders/index.js';
-import type { Schema } from '../data/schema.js';
+import { idField, type Schema } from '../data/schema.js';
 import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
 import { userStateOptionsSchema } from '../data/userState.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
@@ -349,12 +349,10 @@ function selectedAuc(rec: EvalRecord | null, role: 'teacher' | 'student'): numbe
 }
 
 /** The categorical item-group field holding item ids (named like item_id), else the first one. */
-function itemIdField(schema: Schema): string {
-  const items = schema.features.filter((f) => f.group === 'item' && f.kind === 'categorical');
-  const named = items.find((f) => /^(item_?id|iid|item|movie_?id)$/i.test(f.name));
-  const f = named ?? items[0];
-  if (f === undefined) throw new Error('popularity baseline: the schema has no categorical item field');
-  return f.name;
+function requireItemIdField(schema: Schema): string {
+  const f = idField(schema.features, 'item');
+  if (f === null) throw new Error('popularity baseline: the schema has no categorical item field');
+  return f;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,7 +563,12 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
       if (m === 'popularity') {
         const t = performance.now();
         const pop = new Popularity(
-          { name: 'popularity', itemField: itemIdField(ds.schema), label: ds.labels.click, output: 'ctr' },
+          {
+            name: 'popularity',
+            itemField: requireItemIdField(ds.schema),
+            label: ds.labels.click,
+            output: 'ctr',
+          },
           ds.schema,
           ds.splits.train.columns,
         );

@@ -21,7 +21,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Columns } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
-import type { Schema } from '../data/schema.js';
+import { idField, type Schema } from '../data/schema.js';
 import { kdrecVersion } from '../engine/checkpoint.js';
 import { Graph } from '../engine/graph.js';
 import { type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
@@ -245,13 +245,7 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     vocabFiles[t] = `vocab.${t}.json`;
     writeJson(join(outDir, vocabFiles[t]!), v.toJSON() satisfies VocabJSON);
   }
-  const idField = (group: 'user' | 'item') => {
-    const cats = [...readFields]
-      .map((f) => schema.field(f))
-      .filter((f) => f.group === group && f.kind === 'categorical');
-    const re = group === 'user' ? /^(user_?id|uid|user)$/i : /^(item_?id|iid|item)$/i;
-    return (cats.find((f) => re.test(f.name)) ?? null)?.name ?? null;
-  };
+  const readSpecs = [...readFields].map((f) => schema.field(f));
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
     formatVersion: EXPORT_FORMAT_VERSION,
@@ -264,8 +258,8 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     dim,
     itemCount: input.items.size,
     userCount: input.users?.ids.length ?? 0,
-    userIdField: idField('user'),
-    itemIdField: idField('item'),
+    userIdField: idField(readSpecs, 'user', false),
+    itemIdField: idField(readSpecs, 'item', false),
     fields: { user: recall.userTowerFields, item: recall.itemTowerFields, prerank: prerankFields },
     files: {
       weights: FILES.weights,

@@ -7,7 +7,7 @@
  * the teacher's hard-label gradient and the student's distillation gradient pull on the same user
  * rows, which is what PFD+MD wants but not every experiment.
  */
-import type { Schema } from '../data/schema.js';
+import { idField, type Schema } from '../data/schema.js';
 import type { Rng } from '../engine/rng.js';
 import { TableRegistry } from '../models/featureEmbedder.js';
 import { createModel, type ModelContext } from '../models/index.js';
@@ -21,12 +21,6 @@ export interface BuiltModels {
 }
 
 /** The categorical user-group field holding user ids: named like `user_id`/`uid`, else the first one. */
-export function userIdField(schema: Schema): string | null {
-  const users = schema.features.filter((f) => f.group === 'user' && f.kind === 'categorical');
-  const named = users.find((f) => /^(user_?id|uid|user)$/i.test(f.name));
-  return (named ?? users[0])?.name ?? null;
-}
-
 /** Two-stage students read the teacher from columns, so no teacher is built for them. */
 export function buildModels(
   cfg: ExperimentConfig,
@@ -41,7 +35,7 @@ export function buildModels(
       : null;
   let studentSpec: ModelSpec | undefined = cfg.student;
   if (studentSpec !== undefined && cfg.separateStudentUserId) {
-    const field = userIdField(schema);
+    const field = idField(schema.features, 'user');
     if (field === null) throw new Error('separateStudentUserId: the schema has no categorical user field');
     const prev = Array.isArray(studentSpec['separateTables'])
       ? (studentSpec['separateTables'] as string[])
