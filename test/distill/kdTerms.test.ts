@@ -3,79 +3,18 @@ import { test } from 'node:test';
 import type { Batch } from '../../src/data/batch.js';
 import { Schema } from '../../src/data/schema.js';
 import { checkKdTerms, type KdTermSpec, kdLoss, kdTermLoss } from '../../src/distill/kdTerms.js';
-import { EmbeddingTable } from '../../src/engine/embedding.js';
 import { Graph } from '../../src/engine/graph.js';
-import { Linear, MLP, ParamStore } from '../../src/engine/nn.js';
 import { Rng } from '../../src/engine/rng.js';
-import type { Tensor } from '../../src/engine/tensor.js';
-import { bceHardLoss } from '../../src/models/hardLoss.js';
 import { createModel, TableRegistry } from '../../src/models/index.js';
-import type { Model, ModelOutput } from '../../src/models/types.js';
-
-/**
- * A small teacher/student pair built from engine parts: both read the SHARED user table (shared on
- * purpose, as the schema declares it), the teacher also reads a teacher-only privileged table and
- * has its own MLP; the student has its own item table and layer.
- */
-function pair(seed = 3) {
-  const rng = new Rng(seed);
-  const shared = new EmbeddingTable('user_id', 20, 4);
-  const priv = new EmbeddingTable('teacher.priv', 10, 4);
-  const tItem = new EmbeddingTable('teacher.item', 30, 4);
-  const sItem = new EmbeddingTable('student.item', 30, 4);
-  const tMlp = new MLP('teacher.mlp', [12, 8, 3], { activation: 'relu' }, rng);
-  const sLin = new Linear('student.head', 8, 3, rng);
-  const tStore = new ParamStore();
-  tStore.add(shared);
-  tStore.add(priv);
-  tStore.add(tItem);
-  tStore.add(tMlp);
-  const sStore = new ParamStore();
-  sStore.add(shared);
-  sStore.add(sItem);
-  sStore.add(sLin);
-  // Outputs: ctr ([B] logit, column 0) and `multi` ([B, 3] softmax logits).
-  const split = (g: Graph, h: Tensor, B: number): ModelOutput => ({
-    logits: { ctr: g.reshape(g.slice(h, 0, 1), [B]), multi: h },
-  });
-  const teacher: Model = {
-    name: 'teacher',
-    kind: 'test-teacher',
-    store: tStore,
-    outputNames: ['ctr', 'multi'],
-    fields: ['user', 'item', 'priv'],
-    supervised: { ctr: 'click' },
-    hardLoss: (g, out, b) => bceHardLoss(g, out, b, { ctr: 'click' }, 'teacher'),
-    forward(g, b) {
-      const u = g.embeddingBag(shared, b.cat['user']!, b.size, 1, 'sum');
-      const i = g.embeddingBag(tItem, b.cat['item']!, b.size, 1, 'sum');
-      const p = g.embeddingBag(priv, b.cat['priv']!, b.size, 1, 'sum');
-      return split(g, tMlp.forward(g, g.concat([u, i, p])), b.size);
-    },
-  };
-  const student: Model = {
-    name: 'student',
-    kind: 'test-student',
-    store: sStore,
-    outputNames: ['ctr', 'multi'],
-    fields: ['user', 'item'],
-    supervised: { ctr: 'click' },
-    hardLoss: (g, out, b) => bceHardLoss(g, out, b, { ctr: 'click' }, 'student'),
-    forward(g, b) {
-      const u = g.embeddingBag(shared, b.cat['user']!, b.size, 1, 'sum');
-      const i = g.embeddingBag(sItem, b.cat['item']!, b.size, 1, 'sum');
-      return split(g, sLin.forward(g, g.concat([u, i])), b.size);
-    },
-  };
-  return { teacher, student, shared, teacherOnlyTables: [priv, tItem], teacherParams: tMlp.parameters() };
-}
+import type { ModelOutput } from '../../src/models/types.js';
+import { ITEMS, PRIV, tinyPair, USERS } from '../train/tinyModels.js';
 
 function batch(B = 16, seed = 9): Batch {
   const r = new Rng(seed);
   const ids = (n: number) => Int32Array.from({ length: B }, () => r.int(n));
   return {
     size: B,
-    cat: { user: ids(20), item: ids(30), priv: ids(10) },
+    cat: { user: ids(USERS), item: ids(ITEMS), priv: ids(PRIV) },
     seq: {},
     num: {},
     labels: { click: Float32Array.from({ length: B }, () => (r.nextFloat() < 0.3 ? 1 : 0)) },
@@ -97,7 +36,7 @@ const ALL_TERMS: KdTermSpec[] = [
 
 for (const term of ALL_TERMS) {
   test(`kd ${term.loss} (${term.pred}, T=${term.temperature}) gives the teacher exactly zero gradient`, () => {
-    const { teacher, student, teacherOnlyTables, teacherParams, shared } = pair();
+    const { teacher, student, teacherOnlyTables, teacherParams, shared } = tinyPair();
     const b = batch();
     const g = new Graph({ training: true });
     const tOut = teacher.forward(g, b);
@@ -125,7 +64,7 @@ for (const term of ALL_TERMS) {
 }
 
 test('bce_soft equals BCE(s/T, sigmoid(t/T)) times T² by default, and without T² when t2Scale is false', () => {
-  const { teacher, student } = pair();
+  const { teacher, student } = tinyPair();
   const b = batch(8);
   const g = new Graph({ training: false });
   const tOut = teacher.forward(g, b);
@@ -169,7 +108,7 @@ test('binary kl is zero when student equals teacher, and matches the two-class f
 });
 
 test('column targets read batch.extra and name a missing column', () => {
-  const { student } = pair();
+  const { student } = tinyPair();
   const b = batch(8);
   const g = new Graph({ training: true });
   const sOut = student.forward(g, b);
