@@ -44,6 +44,7 @@ const { values } = parseArgs({
     index: { type: 'string', default: 'hnsw' },
     duration: { type: 'string', default: '15' },
     connections: { type: 'string', default: '8' },
+    rate: { type: 'string' },
     n: { type: 'string', default: '500' },
     m: { type: 'string', default: '100' },
     k: { type: 'string', default: '10' },
@@ -278,6 +279,7 @@ async function main(): Promise<void> {
     const result = await autocannon({
       url: `${url}/recommend`,
       connections: num('connections'),
+      ...(values.rate !== undefined ? { overallRate: num('rate') } : {}),
       duration,
       requests: [
         {

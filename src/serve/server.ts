@@ -14,47 +14,16 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { ExactIndex, HnswIndex, INDEX_FILE, type VectorIndex } from './annIndex.js';
-import { type EncodedUser, loadExport, type ServingBundle } from './bundle.js';
+import type { EncodedUser } from './bundle.js';
 import { checkSizes, runCascade } from './cascade.js';
 import { MetricsRegistry } from './promMetrics.js';
+import { type IndexChoice, loadServingState, type ServingState } from './servingState.js';
 import {
   checkUserEvent,
   MemoryUserStateStore,
-  OnlineUserState,
   type UserEvent,
   type UserStateStore,
 } from './userStateStore.js';
-
-export interface ServingState {
-  dir: string;
-  bundle: ServingBundle;
-  index: VectorIndex;
-  indexKind: 'hnsw' | 'exact';
-  loadedAt: string;
-  /** The export's user-state encoder (./userStateStore.ts), null when its model reads no user state. */
-  userState: OnlineUserState | null;
-}
-
-export type IndexChoice = 'auto' | 'hnsw' | 'exact';
-
-/** Loads an export and its index: the saved HNSW index when present ('auto'), else exact search. */
-export function loadServingState(dir: string, index: IndexChoice = 'auto'): ServingState {
-  const bundle = loadExport(dir);
-  const m = bundle.manifest;
-  const saved = existsSync(resolve(dir, INDEX_FILE));
-  if (index === 'hnsw' && !saved)
-    throw new Error(`${dir}: no saved HNSW index (run \`kdrec index build --export ${dir}\`)`);
-  const useHnsw = index === 'hnsw' || (index === 'auto' && saved);
-  return {
-    dir,
-    bundle,
-    index: useHnsw ? HnswIndex.load(dir, m) : new ExactIndex(m.dim, bundle.itemVectors, 2000),
-    indexKind: useHnsw ? 'hnsw' : 'exact',
-    loadedAt: new Date().toISOString(),
-    userState: OnlineUserState.forExport(bundle),
-  };
-}
 
 export class PathError extends Error {
   constructor(
@@ -81,6 +50,8 @@ export function resolveInsideRoot(root: string, dir: string): string {
     throw new PathError(`'${dir}' resolves (through a link) outside the export root ${realRoot}`, 403);
   return real;
 }
+
+export type { IndexChoice, ServingState };
 
 export interface ServerOptions {
   /** Every export the server loads must lie under this directory. */
