@@ -8,17 +8,28 @@
  * quality of the index on trained vectors is `kdrec index eval`'s job). The export is copied to a
  * second directory for the reload run.
  *
- * The server runs in a CHILD process (so autocannon's client does not share the server's event
- * loop) with N=500, M=100, K=10 by default; the bench POSTs /recommend for random known and unknown
- * users for `--duration` seconds and prints one JSON line: p50/p90/p99 latency, req/s, errors,
- * non-2xx responses, and the server's per-stage mean latencies from GET /metrics. With `--reload`,
- * POST /admin/reload swaps to the copy mid-run; the run must still end with zero failed requests.
+ * The server is `kdrec serve` itself in a CHILD process (so autocannon's client does not share the
+ * server's event loop), with `--workers` processes and N=500, M=100, K=10 by default; the bench
+ * POSTs /recommend for random known and unknown users for `--duration` seconds and prints one JSON
+ * line: p50/p90/p99 latency, req/s, errors, non-2xx responses, and the server's per-stage mean
+ * latencies from GET /metrics. `--connections` is the number of concurrent requests (closed loop,
+ * autocannon). `--rate R` instead offers an OPEN-loop load of R requests/s with Poisson arrivals
+ * (`--arrivals uniform` for evenly spaced ones), each latency counted from the request's scheduled
+ * time, so a stalled server cannot hide its backlog (no coordinated omission). autocannon's own
+ * `overallRate` is not used for this: it lets each connection send its per-second quota back to back
+ * at the top of each second and then idle, which measures bursts, and it back-fills the histogram
+ * as if requests were due every millisecond (`recordValueWithExpectedInterval(ceil(1 / rate))`).
+ * `--warmup S` sends requests for S seconds first, unrecorded (JIT, first touches of the index).
+ * With `--reload`, POST /admin/reload swaps to the copy mid-run; the run must still end with zero
+ * failed requests.
  *
  *   npx tsx bench/load.ts [--items 100000] [--dim 64] [--index hnsw|exact] [--duration 15]
- *                         [--connections 8] [--reload] [--keep DIR (reuse its export)]
+ *                         [--connections 8] [--rate R] [--workers 1] [--warmup 3] [--reload]
+ *                         [--keep DIR (reuse its export)]
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +45,6 @@ import type { TwoTowerModel } from '../src/models/types.js';
 import { HnswIndex } from '../src/serve/annIndex.js';
 import { readManifest } from '../src/serve/bundle.js';
 import { exportModels } from '../src/serve/export.js';
-import { buildService } from '../src/serve/server.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,14 +55,14 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '15' },
     connections: { type: 'string', default: '8' },
     rate: { type: 'string' },
+    arrivals: { type: 'string', default: 'poisson' },
+    workers: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '3' },
     n: { type: 'string', default: '500' },
     m: { type: 'string', default: '100' },
     k: { type: 'string', default: '10' },
     reload: { type: 'boolean', default: false },
     keep: { type: 'string' },
-    // Internal: run as the server child.
-    'serve-root': { type: 'string' },
-    'serve-dir': { type: 'string' },
   },
 });
 
@@ -172,18 +182,94 @@ function readVectors(path: string): Float32Array {
   return t.data;
 }
 
-/** Child mode: serve and report the port on stdout. */
-async function serveChild(root: string, dir: string): Promise<void> {
-  const svc = await buildService({
-    exportRoot: root,
-    exportDir: dir,
-    index: values.index === 'exact' ? 'exact' : 'hnsw',
-    n: num('n'),
-    m: num('m'),
-    k: num('k'),
-  });
-  const addr = await svc.app.listen({ port: 0, host: '127.0.0.1' });
-  process.stdout.write(`LISTENING ${addr}\n`);
+interface LoadResult {
+  requests: number;
+  reqPerSec: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+/**
+ * Open-loop load: requests are scheduled at `rate`/s (Poisson or evenly spaced) for `durationS`
+ * seconds whatever the server does, over a keep-alive pool; latency = completion − scheduled time.
+ */
+async function openLoop(
+  url: string,
+  rate: number,
+  durationS: number,
+  body: () => string,
+  arrivals: 'poisson' | 'uniform',
+  rng: Rng,
+): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+  const target = new URL(`${url}/recommend`);
+  const latencies: number[] = [];
+  let errors = 0;
+  let timeouts = 0;
+  let non2xx = 0;
+  const inflight: Promise<void>[] = [];
+  const send = (scheduled: number) =>
+    new Promise<void>((resolve) => {
+      const payload = body();
+      const req = httpRequest(
+        target,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          timeout: 10_000,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300)
+              latencies.push(performance.now() - scheduled);
+            else non2xx++;
+            resolve();
+          });
+        },
+      );
+      req.on('timeout', () => {
+        timeouts++;
+        req.destroy();
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(payload);
+    });
+  const t0 = performance.now();
+  const end = t0 + durationS * 1000;
+  let at = t0;
+  for (;;) {
+    at += arrivals === 'poisson' ? (-Math.log(1 - rng.nextFloat()) * 1000) / rate : 1000 / rate;
+    if (at >= end) break;
+    const wait = at - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(send(at));
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
+  return {
+    requests: inflight.length,
+    reqPerSec: latencies.length / durationS,
+    p50: q(0.5),
+    p90: q(0.9),
+    p99: q(0.99),
+    max: latencies[latencies.length - 1] ?? Number.NaN,
+    errors,
+    timeouts,
+    non2xx,
+  };
 }
 
 /** Mean seconds per stage from the Prometheus histogram sums and counts. */
@@ -200,10 +286,6 @@ function stageMeans(text: string): Record<string, number> {
 }
 
 async function main(): Promise<void> {
-  if (values['serve-root'] !== undefined && values['serve-dir'] !== undefined) {
-    await serveChild(values['serve-root'], values['serve-dir']);
-    return;
-  }
   const nItems = num('items');
   const nUsers = num('users');
   const root = values.keep ?? mkdtempSync(join(tmpdir(), 'kdrec-load-'));
@@ -219,16 +301,27 @@ async function main(): Promise<void> {
     cpSync(v1, join(root, 'v2'), { recursive: true });
   } else process.stderr.write(`reusing the export in ${v1}\n`);
 
-  const self = fileURLToPath(import.meta.url);
+  // The compiled CLI, whether this bench runs compiled (dist/bench) or from source under tsx.
+  const cli = fileURLToPath(
+    new URL(
+      import.meta.url.endsWith('.ts') ? '../dist/src/cli/main.js' : '../src/cli/main.js',
+      import.meta.url,
+    ),
+  );
+  if (!existsSync(cli)) throw new Error(`${cli} not found: run \`npm run build\` first`);
   const child = spawn(
     process.execPath,
     [
-      ...process.execArgv,
-      self,
-      '--serve-root',
+      cli,
+      'serve',
+      '--export',
+      v1,
+      '--export-root',
       root,
-      '--serve-dir',
-      'v1',
+      '--port',
+      '0',
+      '--workers',
+      String(num('workers')),
       '--index',
       values.index!,
       '--n',
@@ -238,14 +331,15 @@ async function main(): Promise<void> {
       '--k',
       values.k!,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'inherit', 'pipe'] },
   );
   try {
     const url = await new Promise<string>((res, rej) => {
       let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
+      child.stderr.on('data', (d: Buffer) => {
+        process.stderr.write(d);
         buf += d.toString();
-        const m = /LISTENING (\S+)/.exec(buf);
+        const m = / on (http:\/\/\S+)/.exec(buf);
         if (m) res(m[1]!);
       });
       child.on('exit', (code) => rej(new Error(`server child exited with code ${code}`)));
@@ -261,6 +355,14 @@ async function main(): Promise<void> {
     );
     let next = 0;
     const duration = num('duration');
+    const request = {
+      method: 'POST' as const,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req: object) => ({ ...req, body: bodies[next++ % bodies.length]! }),
+    };
+    const warmup = Number(values.warmup);
+    if (warmup > 0)
+      await autocannon({ url: `${url}/recommend`, connections: 2, duration: warmup, requests: [request] });
     let reloadResult: unknown = null;
     if (values.reload) {
       setTimeout(
@@ -276,19 +378,37 @@ async function main(): Promise<void> {
         (duration * 1000) / 2,
       );
     }
-    const result = await autocannon({
-      url: `${url}/recommend`,
-      connections: num('connections'),
-      ...(values.rate !== undefined ? { overallRate: num('rate') } : {}),
-      duration,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length]! }),
-        },
-      ],
-    });
+    let result: LoadResult;
+    if (values.rate !== undefined) {
+      if (values.arrivals !== 'poisson' && values.arrivals !== 'uniform')
+        throw new Error(`--arrivals: expected poisson or uniform, got '${values.arrivals}'`);
+      result = await openLoop(
+        url,
+        num('rate'),
+        duration,
+        () => bodies[next++ % bodies.length]!,
+        values.arrivals,
+        rng.fork('arrivals'),
+      );
+    } else {
+      const r = await autocannon({
+        url: `${url}/recommend`,
+        connections: num('connections'),
+        duration,
+        requests: [request],
+      });
+      result = {
+        requests: r.requests.total,
+        reqPerSec: r.requests.average,
+        p50: r.latency.p50,
+        p90: r.latency.p90,
+        p99: r.latency.p99,
+        max: r.latency.max,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        non2xx: r.non2xx,
+      };
+    }
     const metrics = await (await fetch(`${url}/metrics`)).text();
     process.stdout.write(
       `${JSON.stringify({
@@ -298,14 +418,18 @@ async function main(): Promise<void> {
         n: num('n'),
         m: num('m'),
         k: num('k'),
-        connections: num('connections'),
+        load:
+          values.rate === undefined
+            ? `closed, ${num('connections')} connections`
+            : `open, ${values.arrivals} ${num('rate')}/s`,
+        workers: num('workers'),
         duration,
-        requests: result.requests.total,
-        reqPerSec: result.requests.average,
-        p50ms: result.latency.p50,
-        p90ms: result.latency.p90,
-        p99ms: result.latency.p99,
-        maxMs: result.latency.max,
+        requests: result.requests,
+        reqPerSec: Math.round(result.reqPerSec * 10) / 10,
+        p50ms: Math.round(result.p50 * 10) / 10,
+        p90ms: Math.round(result.p90 * 10) / 10,
+        p99ms: Math.round(result.p99 * 10) / 10,
+        maxMs: Math.round(result.max * 10) / 10,
         errors: result.errors,
         timeouts: result.timeouts,
         non2xx: result.non2xx,

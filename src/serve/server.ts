@@ -68,15 +68,36 @@ export interface ServerOptions {
   logger?: boolean;
   /** Per-user event store behind POST /events (default: in memory, bounded). */
   userStateStore?: UserStateStore;
+  /** Set in the workers of a multi-process server: reloads, metrics and events span all workers. */
+  cluster?: ClusterLink;
 }
 
 export interface Service {
   app: FastifyInstance;
   state(): ServingState;
-  /** Loads `dir` (default: the current one again) and swaps it in; throws on failure, old state kept. */
-  reload(dir?: string): ServingState;
+  /** Loads `dir` (default: the current one again) and swaps it in; rejects on failure, old state kept. */
+  reload(dir?: string): Promise<ServingState>;
+  /**
+   * The two halves of `reload`, for a coordinated reload across processes (./cluster.ts): `prepare`
+   * loads without serving it; `commit` swaps a prepared state in.
+   */
+  prepare(dir?: string): Promise<ServingState>;
+  commit(state: ServingState): void;
   metrics: MetricsRegistry;
   userStates: UserStateStore;
+}
+
+/**
+ * How a worker of a multi-process server reaches its siblings (implemented over the cluster IPC
+ * channel by ./cluster.ts). Without one, the service acts alone.
+ */
+export interface ClusterLink {
+  /** Reloads every worker to `dir` (already resolved inside the root): all swap, or none does. */
+  reload(dir: string): Promise<{ export: string; exportCreatedAt: string; items: number }>;
+  /** The Prometheus text of every worker's metrics, summed. */
+  metrics(): Promise<string>;
+  /** Hands events this worker stored to every other worker's store. */
+  shareEvents(userId: string, events: readonly UserEvent[]): void;
 }
 
 const userEventSchema = {
@@ -192,17 +213,23 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       .send({ statusCode: status, error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message });
   });
 
-  const reload = (dir?: string): ServingState => {
+  const prepare = async (dir?: string): Promise<ServingState> => {
     try {
       const target = dir === undefined ? current.dir : resolveInsideRoot(root, dir);
-      const next = loadServingState(target, indexChoice);
-      current = next; // the swap: one reference assignment
-      reloads.inc({ result: 'ok' });
-      return next;
+      return loadServingState(target, indexChoice);
     } catch (err) {
       reloads.inc({ result: 'error' });
       throw err;
     }
+  };
+  const commit = (next: ServingState): void => {
+    current = next; // the swap: one reference assignment
+    reloads.inc({ result: 'ok' });
+  };
+  const reload = async (dir?: string): Promise<ServingState> => {
+    const next = await prepare(dir);
+    commit(next);
+    return next;
   };
 
   app.get('/health', async () => {
@@ -215,12 +242,14 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       index: s.indexKind,
       prerank: s.bundle.prerank !== null,
       loadedAt: s.loadedAt,
+      // Which process answered: with `--workers N` each worker has its own.
+      pid: process.pid,
     };
   });
 
   app.get('/metrics', async (_req, reply) => {
     void reply.header('content-type', 'text/plain; version=0.0.4');
-    return metrics.render();
+    return opts.cluster ? opts.cluster.metrics() : metrics.render();
   });
 
   app.post<{ Body: { dir?: unknown } }>(
@@ -237,7 +266,12 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     async (req, reply) => {
       const dir = typeof req.body?.dir === 'string' ? req.body.dir : undefined;
       try {
-        const s = reload(dir);
+        if (opts.cluster) {
+          // Resolve here so a bad path is refused before any worker loads anything.
+          const target = dir === undefined ? current.dir : resolveInsideRoot(root, dir);
+          return { status: 'reloaded', ...(await opts.cluster.reload(target)) };
+        }
+        const s = await reload(dir);
         return {
           status: 'reloaded',
           export: s.dir,
@@ -340,14 +374,16 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       },
     },
     async (req) => {
+      const events = req.body.events.map(toUserEvent);
       try {
-        await userStates.append(req.body.user_id, req.body.events.map(toUserEvent));
+        await userStates.append(req.body.user_id, events);
       } catch (err) {
         throw badRequest((err as Error).message);
       }
+      opts.cluster?.shareEvents(req.body.user_id, events);
       return { status: 'stored', user_id: req.body.user_id, events: req.body.events.length };
     },
   );
 
-  return { app, state: () => current, reload, metrics, userStates };
+  return { app, state: () => current, reload, prepare, commit, metrics, userStates };
 }

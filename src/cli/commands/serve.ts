@@ -1,10 +1,15 @@
 /**
- * `kdrec serve --export DIR --port 8080`: the recommendation service (src/serve/server.ts) on an
- * export. SIGHUP reloads the export directory in place (e.g. after a symlink was switched to a new
- * version); POST /admin/reload {dir} loads another one under the export root.
+ * `kdrec serve --export DIR --port 8080 [--workers N]`: the recommendation service
+ * (src/serve/server.ts) on an export; with --workers N > 1, N processes share the port
+ * (src/serve/cluster.ts). SIGHUP reloads the export directory in place (e.g. after a symlink was
+ * switched to a new version); POST /admin/reload {dir} loads another one under the export root.
  */
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { startPrimary, WORKER_EXPORT_ENV, workerLink } from '../../serve/cluster.js';
+import { type MetricSnapshot, MetricsRegistry } from '../../serve/promMetrics.js';
 import { buildService, type IndexChoice } from '../../serve/server.js';
 
 function int(name: string, min: number) {
@@ -37,6 +42,20 @@ export function register(program: Command): void {
     .option('--m <n>', 'kept after pre-ranking M', int('--m', 1), 100)
     .option('--k <n>', 'final list length K', int('--k', 1), 10)
     .option('--body-limit <bytes>', 'largest request body', int('--body-limit', 1), 64 * 1024)
+    .option(
+      '--workers <n>',
+      `server processes sharing the port; one per core is fastest (this machine: ${availableParallelism()})`,
+      int('--workers', 1),
+      1,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  kdrec serve --export runs/exp1/export --port 8080\n' +
+        '  kdrec serve --export exports/current --export-root exports --workers 2\n' +
+        '  curl -s localhost:8080/recommend -H \'content-type: application/json\' -d \'{"user_id":"u1","k":10}\'\n' +
+        '  curl -s -XPOST localhost:8080/admin/reload -H \'content-type: application/json\' -d \'{"dir":"v2"}\'',
+    )
     .action(
       async (o: {
         export: string;
@@ -48,28 +67,52 @@ export function register(program: Command): void {
         m: number;
         k: number;
         bodyLimit: number;
+        workers: number;
       }) => {
         if (!['auto', 'hnsw', 'exact'].includes(o.index))
           throw new Error(`--index: expected auto, hnsw or exact, got '${o.index}'`);
         const root = resolve(o.exportRoot ?? dirname(resolve(o.export)));
+        if (o.workers > 1 && cluster.isPrimary) {
+          await servePrimary(o.workers, resolve(o.export));
+          return;
+        }
+        // A cluster worker serves the export the primary names (a restarted worker: the current one).
+        const worker = cluster.isWorker ? workerLink() : null;
         const svc = await buildService({
           exportRoot: root,
-          exportDir: resolve(o.export),
+          exportDir: process.env[WORKER_EXPORT_ENV] ?? resolve(o.export),
+          ...(worker ? { cluster: worker.link } : {}),
           index: o.index as IndexChoice,
           n: o.n,
           m: o.m,
           k: o.k,
           bodyLimit: o.bodyLimit,
         });
+        if (worker) {
+          worker.attach({
+            async prepare(dir) {
+              const next = await svc.prepare(dir);
+              return {
+                export: next.dir,
+                exportCreatedAt: next.bundle.manifest.createdAt,
+                items: next.index.size(),
+                commit: () => svc.commit(next),
+              };
+            },
+            snapshot: () => svc.metrics.snapshot(),
+            applyEvents: (userId, events) => svc.userStates.append(userId, events),
+          });
+          // The primary stops the workers; an interrupt from the terminal reaches it too.
+          process.on('SIGINT', () => {});
+          await svc.app.listen({ port: o.port, host: o.host });
+          return;
+        }
         process.on('SIGHUP', () => {
-          try {
-            const s = svc.reload();
-            process.stderr.write(`reloaded ${s.dir} (export of ${s.bundle.manifest.createdAt})\n`);
-          } catch (err) {
-            process.stderr.write(
-              `reload failed, still serving the previous export: ${(err as Error).message}\n`,
-            );
-          }
+          svc.reload().then(
+            (s) => process.stderr.write(`reloaded ${s.dir} (export of ${s.bundle.manifest.createdAt})\n`),
+            (err: Error) =>
+              process.stderr.write(`reload failed, still serving the previous export: ${err.message}\n`),
+          );
         });
         const addr = await svc.app.listen({ port: o.port, host: o.host });
         const s = svc.state();
@@ -78,4 +121,28 @@ export function register(program: Command): void {
         );
       },
     );
+}
+
+/** The primary of `--workers N`: starts the workers, relays SIGHUP as a coordinated reload. */
+async function servePrimary(workers: number, exportDir: string): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const primary = startPrimary({
+    workers,
+    exportDir,
+    renderMetrics: (snaps) => MetricsRegistry.merged(snaps as MetricSnapshot[][]).render(),
+    log,
+  });
+  process.on('SIGHUP', () => {
+    primary.reload().then(
+      (info) => log(`reloaded ${info.export} on all workers (export of ${info.exportCreatedAt})`),
+      (err: Error) => log(`reload failed, every worker still serves the previous export: ${err.message}`),
+    );
+  });
+  const stop = () => {
+    void primary.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  const addr = await primary.listening;
+  log(`kdrec serve: ${workers} worker processes serving ${exportDir} on ${addr}`);
 }

@@ -1,0 +1,381 @@
+/**
+ * `kdrec serve --workers N`: one server process per core, sharing one port through node:cluster
+ * (the primary accepts connections and hands them to the workers round-robin). A Node process runs
+ * JavaScript on one core, and a request is ~3 ms of single-threaded compute (HNSW search + the
+ * pre-ranker), so one process saturates one core; see BENCHMARKS.md "HTTP load test".
+ *
+ * Every worker loads its own copy of the export (exports are read-only). What must stay one
+ * service across processes goes through the primary over the IPC channel:
+ *
+ * - Reload (POST /admin/reload on any worker, or SIGHUP to the primary) is two-phase: every worker
+ *   loads the new export without serving it (`prepare`); only when all have succeeded does the
+ *   primary tell them to swap (`commit`); if any fails, all discard it and keep serving the old
+ *   export, and the reload request gets the error. Reloads are serialised in the primary.
+ * - GET /metrics on any worker returns the sum over all workers (./promMetrics.ts `merged`).
+ * - POST /events stored by one worker is forwarded to the others, so a user's next request sees
+ *   them whichever worker it lands on (after one IPC hop; a shared store such as Redis behind
+ *   `UserStateStore` avoids even that delay).
+ *
+ * A worker that dies after start-up is replaced (on the export currently served); one that fails
+ * to start stops the whole server with its error, since its siblings would fail the same way.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { ClusterLink } from './server.js';
+import type { UserEvent } from './userStateStore.js';
+
+/** Environment variable telling a (re)started worker which export to serve. */
+export const WORKER_EXPORT_ENV = 'KDREC_SERVE_EXPORT';
+
+/** How long the primary waits for the workers' part of a reload or a scrape. */
+const RELOAD_TIMEOUT_MS = 10 * 60_000;
+const SCRAPE_TIMEOUT_MS = 10_000;
+/** More restarts than this within a minute means the workers keep crashing: give up. */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
+type ReloadInfo = { export: string; exportCreatedAt: string; items: number };
+
+/** Messages between the primary and the workers (all carry `kdrec` so others are ignored). */
+export type ClusterMessage =
+  | { kdrec: 'reload'; id: number; dir: string }
+  | { kdrec: 'reload-result'; id: number; ok: true; info: ReloadInfo }
+  | { kdrec: 'reload-result'; id: number; ok: false; error: string; status: number }
+  | { kdrec: 'prepare'; id: number; dir: string }
+  | { kdrec: 'prepared'; id: number; ok: true; info: ReloadInfo }
+  | { kdrec: 'prepared'; id: number; ok: false; error: string; status: number }
+  | { kdrec: 'commit'; id: number }
+  | { kdrec: 'abort'; id: number }
+  | { kdrec: 'committed'; id: number }
+  | { kdrec: 'scrape'; id: number }
+  | { kdrec: 'snapshot'; id: number; metrics: unknown }
+  | { kdrec: 'metrics-result'; id: number; text: string }
+  | { kdrec: 'events'; userId: string; events: UserEvent[] };
+
+function isClusterMessage(m: unknown): m is ClusterMessage {
+  return typeof m === 'object' && m !== null && typeof (m as { kdrec?: unknown }).kdrec === 'string';
+}
+
+export interface PrimaryOptions {
+  workers: number;
+  /** The export the workers start on (absolute). */
+  exportDir: string;
+  /** Renders merged metric snapshots (./promMetrics.ts), injected to keep this file transport-only. */
+  renderMetrics(snapshots: unknown[]): string;
+  log(line: string): void;
+}
+
+export interface Primary {
+  /** Resolves with the listening address once every worker listens. */
+  listening: Promise<string>;
+  /** Coordinated reload of `dir` (default: the export currently served) across all workers. */
+  reload(dir?: string): Promise<ReloadInfo>;
+  close(): Promise<void>;
+}
+
+/** Starts `opts.workers` worker processes (re-running this process's command) and coordinates them. */
+export function startPrimary(opts: PrimaryOptions): Primary {
+  if (!cluster.isPrimary) throw new Error('cluster: startPrimary called in a worker process');
+  let currentDir = opts.exportDir;
+  let closing = false;
+  let nextId = 1;
+  const restarts: number[] = [];
+  const live = new Set<Worker>();
+  /** Workers that listen (and so answer the primary); only these take part in reloads and scrapes. */
+  const ready = new Set<Worker>();
+  /** The export each worker serves (a worker started during a reload may be behind). */
+  const workerDir = new Map<Worker, string>();
+  const waiting = new Map<string, { reply(w: Worker, m: ClusterMessage): void; recheck(): void }>();
+  const key = (kind: string, id: number) => `${kind}:${id}`;
+
+  /** Sends `msg` to `targets` and collects one reply of `kind` from each that stays alive. */
+  const gather = <T extends ClusterMessage>(
+    msg: ClusterMessage & { id: number },
+    kind: T['kdrec'],
+    timeoutMs: number,
+    targets: Worker[] = [...ready],
+  ): Promise<T[]> =>
+    new Promise<T[]>((resolve, reject) => {
+      const got = new Map<Worker, T>();
+      const k = key(kind, msg.id);
+      const timer = setTimeout(() => {
+        waiting.delete(k);
+        reject(
+          new Error(`cluster: ${targets.length - got.size} worker(s) did not answer '${msg.kdrec}' in time`),
+        );
+      }, timeoutMs);
+      const recheck = () => {
+        if (targets.every((t) => got.has(t) || !ready.has(t))) {
+          clearTimeout(timer);
+          waiting.delete(k);
+          resolve([...got.values()]);
+        }
+      };
+      waiting.set(k, {
+        reply(w, m) {
+          got.set(w, m as T);
+          recheck();
+        },
+        recheck,
+      });
+      for (const w of targets) w.send(msg);
+      recheck();
+    });
+
+  /** Two-phase reload of `targets` to `dir`: all prepare, then all commit, or all abort. */
+  const reloadWorkers = async (dir: string, targets: Worker[]): Promise<ReloadInfo> => {
+    const id = nextId++;
+    const abort = () => {
+      for (const w of targets) if (ready.has(w)) w.send({ kdrec: 'abort', id } satisfies ClusterMessage);
+    };
+    let prepared: Extract<ClusterMessage, { kdrec: 'prepared' }>[];
+    try {
+      prepared = await gather({ kdrec: 'prepare', id, dir }, 'prepared', RELOAD_TIMEOUT_MS, targets);
+    } catch (err) {
+      abort();
+      throw Object.assign(err as Error, { status: 503 });
+    }
+    for (const p of prepared) {
+      if (!p.ok) {
+        abort();
+        throw Object.assign(new Error(p.error), { status: p.status });
+      }
+    }
+    const first = prepared[0];
+    if (first === undefined || !first.ok)
+      throw Object.assign(new Error('cluster: no live worker'), { status: 503 });
+    await gather({ kdrec: 'commit', id }, 'committed', RELOAD_TIMEOUT_MS, targets);
+    for (const w of targets) workerDir.set(w, dir);
+    return first.info;
+  };
+
+  // Reloads run one at a time, in order, so two never interleave their prepare and commit phases.
+  let reloadChain: Promise<unknown> = Promise.resolve();
+  const serialised = <T>(run: () => Promise<T>): Promise<T> => {
+    const p = reloadChain.then(run, run);
+    reloadChain = p.catch(() => undefined);
+    return p;
+  };
+  const reload = (dir = currentDir): Promise<ReloadInfo> =>
+    serialised(async () => {
+      const info = await reloadWorkers(dir, [...ready]);
+      currentDir = dir;
+      return info;
+    });
+  /** A worker started on an export that a reload has since replaced catches up on its own. */
+  const catchUp = (w: Worker): void => {
+    void serialised(async () => {
+      if (ready.has(w) && workerDir.get(w) !== currentDir) await reloadWorkers(currentDir, [w]);
+    }).catch((err: Error) => {
+      opts.log(
+        `kdrec serve: worker ${w.process.pid} could not load ${currentDir}: ${err.message}; restarting it`,
+      );
+      w.kill('SIGTERM');
+    });
+  };
+
+  const scrape = async (): Promise<string> => {
+    const id = nextId++;
+    const snaps = await gather<Extract<ClusterMessage, { kdrec: 'snapshot' }>>(
+      { kdrec: 'scrape', id },
+      'snapshot',
+      SCRAPE_TIMEOUT_MS,
+    );
+    return opts.renderMetrics(snaps.map((s) => s.metrics));
+  };
+
+  let resolveListening: (addr: string) => void = () => {};
+  let rejectListening: (err: Error) => void = () => {};
+  const listening = new Promise<string>((res, rej) => {
+    resolveListening = res;
+    rejectListening = rej;
+  });
+  let started = 0;
+  let address = '';
+
+  const fork = (): void => {
+    const w = cluster.fork({ [WORKER_EXPORT_ENV]: currentDir });
+    let up = false;
+    live.add(w);
+    workerDir.set(w, currentDir);
+    w.on('listening', (a: { address: string; port: number }) => {
+      up = true;
+      ready.add(w);
+      if (workerDir.get(w) !== currentDir) catchUp(w);
+      address = `http://${a.address}:${a.port}`;
+      if (++started === opts.workers) resolveListening(address);
+    });
+    w.on('message', (m: unknown) => {
+      if (!isClusterMessage(m)) return;
+      switch (m.kdrec) {
+        case 'reload':
+          reload(m.dir).then(
+            (info) => w.send({ kdrec: 'reload-result', id: m.id, ok: true, info } satisfies ClusterMessage),
+            (err: Error & { status?: number }) =>
+              w.send({
+                kdrec: 'reload-result',
+                id: m.id,
+                ok: false,
+                error: err.message,
+                status: err.status ?? 500,
+              } satisfies ClusterMessage),
+          );
+          return;
+        case 'scrape':
+          scrape().then(
+            (text) => w.send({ kdrec: 'metrics-result', id: m.id, text } satisfies ClusterMessage),
+            (err: Error) =>
+              w.send({ kdrec: 'metrics-result', id: m.id, text: `# scrape failed: ${err.message}\n` }),
+          );
+          return;
+        case 'events':
+          for (const other of live) if (other !== w) other.send(m);
+          return;
+        case 'prepared':
+        case 'committed':
+        case 'snapshot':
+          waiting.get(key(m.kdrec, m.id))?.reply(w, m);
+          return;
+        default:
+          return;
+      }
+    });
+    w.on('exit', (code, signal) => {
+      live.delete(w);
+      ready.delete(w);
+      workerDir.delete(w);
+      // A worker gone mid-reload or mid-scrape no longer holds the others up.
+      for (const r of [...waiting.values()]) r.recheck();
+      if (closing) return;
+      if (!up) {
+        rejectListening(
+          new Error(`worker ${w.process.pid} exited (code ${code}, signal ${signal}) before listening`),
+        );
+        void close();
+        return;
+      }
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts.length > 0 && restarts[0]! < now - 60_000) restarts.shift();
+      if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+        opts.log(`kdrec serve: workers crashed ${restarts.length} times in a minute; stopping`);
+        void close().then(() => process.exit(1));
+        return;
+      }
+      opts.log(
+        `kdrec serve: worker ${w.process.pid} exited (code ${code}, signal ${signal}); starting a new one`,
+      );
+      fork();
+    });
+  };
+
+  const close = async (): Promise<void> => {
+    closing = true;
+    await Promise.all(
+      [...live].map(
+        (w) =>
+          new Promise<void>((res) => {
+            w.once('exit', () => res());
+            w.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+
+  for (let i = 0; i < opts.workers; i++) fork();
+  return { listening, reload: (dir) => reload(dir), close };
+}
+
+/** The worker's side of the service. */
+export interface WorkerHooks {
+  prepare(dir: string): Promise<ReloadInfo & { commit(): void }>;
+  snapshot(): unknown;
+  applyEvents(userId: string, events: UserEvent[]): Promise<void>;
+}
+
+/** In a worker process: the ClusterLink the service uses, plus `attach` to answer the primary. */
+export function workerLink(): { link: ClusterLink; attach(hooks: WorkerHooks): void } {
+  if (!cluster.isWorker || process.send === undefined)
+    throw new Error('cluster: workerLink called outside a cluster worker');
+  const send = (m: ClusterMessage) => process.send!(m);
+  let nextId = 1;
+  const pending = new Map<string, (m: ClusterMessage) => void>();
+  const ask = <T extends ClusterMessage>(m: ClusterMessage & { id: number }, kind: T['kdrec']) =>
+    new Promise<T>((resolve) => {
+      pending.set(`${kind}:${m.id}`, (r) => resolve(r as T));
+      send(m);
+    });
+  const staged = new Map<number, () => void>();
+  let hooks: WorkerHooks | null = null;
+
+  process.on('message', (m: unknown) => {
+    if (!isClusterMessage(m)) return;
+    switch (m.kdrec) {
+      case 'reload-result':
+      case 'metrics-result': {
+        const k = `${m.kdrec}:${m.id}`;
+        pending.get(k)?.(m);
+        pending.delete(k);
+        return;
+      }
+      case 'prepare':
+        if (hooks === null) return;
+        hooks.prepare(m.dir).then(
+          ({ commit, ...info }) => {
+            staged.set(m.id, commit);
+            send({ kdrec: 'prepared', id: m.id, ok: true, info });
+          },
+          (err: Error & { statusCode?: number }) =>
+            send({
+              kdrec: 'prepared',
+              id: m.id,
+              ok: false,
+              error: err.message,
+              status: err.statusCode ?? 400,
+            }),
+        );
+        return;
+      case 'commit':
+        staged.get(m.id)?.();
+        staged.delete(m.id);
+        send({ kdrec: 'committed', id: m.id });
+        return;
+      case 'abort':
+        staged.delete(m.id);
+        return;
+      case 'scrape':
+        send({ kdrec: 'snapshot', id: m.id, metrics: hooks?.snapshot() ?? [] });
+        return;
+      case 'events':
+        void hooks?.applyEvents(m.userId, m.events);
+        return;
+      default:
+        return;
+    }
+  });
+
+  const link: ClusterLink = {
+    async reload(dir) {
+      const r = await ask<Extract<ClusterMessage, { kdrec: 'reload-result' }>>(
+        { kdrec: 'reload', id: nextId++, dir },
+        'reload-result',
+      );
+      if (!r.ok) throw Object.assign(new Error(r.error), { statusCode: r.status });
+      return r.info;
+    },
+    async metrics() {
+      const r = await ask<Extract<ClusterMessage, { kdrec: 'metrics-result' }>>(
+        { kdrec: 'scrape', id: nextId++ },
+        'metrics-result',
+      );
+      return r.text;
+    },
+    shareEvents(userId, events) {
+      send({ kdrec: 'events', userId, events: [...events] });
+    },
+  };
+  return {
+    link,
+    attach(h) {
+      hooks = h;
+    },
+  };
+}
