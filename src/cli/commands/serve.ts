@@ -102,8 +102,12 @@ export function register(program: Command): void {
             snapshot: () => svc.metrics.snapshot(),
             applyEvents: (userId, events) => svc.userStates.append(userId, events),
           });
-          // The primary stops the workers; an interrupt from the terminal reaches it too.
+          // The primary stops the workers; an interrupt from the terminal reaches it too. Stopping
+          // closes the listener first and lets requests in flight finish.
           process.on('SIGINT', () => {});
+          process.on('SIGTERM', () => {
+            void svc.app.close().then(() => process.exit(0));
+          });
           await svc.app.listen({ port: o.port, host: o.host });
           return;
         }
