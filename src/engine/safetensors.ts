@@ -20,6 +20,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { endianness } from 'node:os';
 
 export type SafetensorsDtype = 'F32' | 'I32' | 'F64' | 'I64';
@@ -142,6 +143,120 @@ function readExactly(fd: number, buf: Uint8Array, position: number, path: string
   }
 }
 
+interface TensorEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** Validates the 8-byte header length against the file size; returns it. */
+function headerLength(path: string, size: number, lenBuf: Buffer): number {
+  const n64 = lenBuf.readBigUInt64LE(0);
+  if (n64 > BigInt(size - 8) || n64 > BigInt(MAX_HEADER)) {
+    throw new Error(
+      `${path}: header length ${n64} exceeds the file size (${size} bytes) — corrupt or not safetensors`,
+    );
+  }
+  return Number(n64);
+}
+
+/** Parses and validates the JSON header: tensor entries (tiling the data section) and metadata. */
+function parseLayout(
+  path: string,
+  size: number,
+  n: number,
+  headerBuf: Buffer,
+): { dataStart: number; entries: TensorEntry[]; metadata: Record<string, string> } {
+  let header: unknown;
+  try {
+    header = JSON.parse(headerBuf.toString('utf8'));
+  } catch (err) {
+    throw new Error(`${path}: header is not valid JSON (${(err as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new Error(`${path}: header must be a JSON object`);
+  }
+  const dataStart = 8 + n;
+  const dataLen = size - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: TensorEntry[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+        throw new Error(`${path}: __metadata__ must be an object of strings`);
+      }
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string')
+          throw new Error(`${path}: __metadata__.${k} must be a string, got ${typeof v}`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (info === null || typeof info !== 'object')
+      throw new Error(`${path}: tensor '${name}': entry must be an object`);
+    const dtype = info.dtype as SafetensorsDtype;
+    if (typeof dtype !== 'string' || !(dtype in BYTES)) {
+      throw new Error(
+        `${path}: tensor '${name}': unsupported dtype ${JSON.stringify(info.dtype)} (expected F32, I32, F64 or I64)`,
+      );
+    }
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new Error(
+        `${path}: tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+      );
+    }
+    const offs = info.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0)) {
+      throw new Error(
+        `${path}: tensor '${name}': data_offsets must be [begin, end], got ${JSON.stringify(offs)}`,
+      );
+    }
+    const [begin, end] = offs as [number, number];
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== count * BYTES[dtype]) {
+      throw new Error(
+        `${path}: tensor '${name}': data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype} [${shape}] needs ${count * BYTES[dtype]}`,
+      );
+    }
+    entries.push({ name, dtype, shape: shape as number[], begin, end });
+  }
+  // The reference reader requires the tensors to tile the data section exactly, with no gaps.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let expect = 0;
+  for (const e of sorted) {
+    if (e.begin !== expect) {
+      throw new Error(
+        `${path}: tensor '${e.name}': data starts at ${e.begin}, expected ${expect} (offsets must be contiguous)`,
+      );
+    }
+    expect = e.end;
+  }
+  if (expect !== dataLen) {
+    throw new Error(
+      `${path}: tensors cover ${expect} data bytes but the file has ${dataLen} (truncated or trailing bytes)`,
+    );
+  }
+  return { dataStart, entries, metadata };
+}
+
+/** A typed array over a tensor's own bytes (the buffer is the tensor's alone, so it is aligned). */
+function tensorOf(e: TensorEntry, bytes: Uint8Array): SafetensorsTensor {
+  const count = bytes.byteLength / BYTES[e.dtype];
+  const data =
+    e.dtype === 'F32'
+      ? new Float32Array(bytes.buffer, 0, count)
+      : e.dtype === 'I32'
+        ? new Int32Array(bytes.buffer, 0, count)
+        : e.dtype === 'F64'
+          ? new Float64Array(bytes.buffer, 0, count)
+          : new BigInt64Array(bytes.buffer, 0, count);
+  return { dtype: e.dtype, shape: e.shape, data };
+}
+
 /** Reads and validates a safetensors file. Every tensor gets its own (aligned) memory. */
 export function readSafetensors(path: string): SafetensorsFile {
   checkHost();
@@ -152,104 +267,63 @@ export function readSafetensors(path: string): SafetensorsFile {
       throw new Error(`${path}: not a safetensors file (${size} bytes; the 8-byte header length is missing)`);
     const lenBuf = Buffer.alloc(8);
     readExactly(fd, lenBuf, 0, path, 'the header length');
-    const n64 = lenBuf.readBigUInt64LE(0);
-    if (n64 > BigInt(size - 8) || n64 > BigInt(MAX_HEADER)) {
-      throw new Error(
-        `${path}: header length ${n64} exceeds the file size (${size} bytes) — corrupt or not safetensors`,
-      );
-    }
-    const n = Number(n64);
+    const n = headerLength(path, size, lenBuf);
     const headerBuf = Buffer.alloc(n);
     readExactly(fd, headerBuf, 8, path, 'the header');
-    let header: unknown;
-    try {
-      header = JSON.parse(headerBuf.toString('utf8'));
-    } catch (err) {
-      throw new Error(`${path}: header is not valid JSON (${(err as Error).message})`);
-    }
-    if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-      throw new Error(`${path}: header must be a JSON object`);
-    }
-    const dataStart = 8 + n;
-    const dataLen = size - dataStart;
-    const metadata: Record<string, string> = {};
-    const entries: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] =
-      [];
-    for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
-      if (name === '__metadata__') {
-        if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-          throw new Error(`${path}: __metadata__ must be an object of strings`);
-        }
-        for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-          if (typeof v !== 'string')
-            throw new Error(`${path}: __metadata__.${k} must be a string, got ${typeof v}`);
-          metadata[k] = v;
-        }
-        continue;
-      }
-      const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (info === null || typeof info !== 'object')
-        throw new Error(`${path}: tensor '${name}': entry must be an object`);
-      const dtype = info.dtype as SafetensorsDtype;
-      if (typeof dtype !== 'string' || !(dtype in BYTES)) {
-        throw new Error(
-          `${path}: tensor '${name}': unsupported dtype ${JSON.stringify(info.dtype)} (expected F32, I32, F64 or I64)`,
-        );
-      }
-      const shape = info.shape;
-      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-        throw new Error(
-          `${path}: tensor '${name}': shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
-        );
-      }
-      const offs = info.data_offsets;
-      if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0)) {
-        throw new Error(
-          `${path}: tensor '${name}': data_offsets must be [begin, end], got ${JSON.stringify(offs)}`,
-        );
-      }
-      const [begin, end] = offs as [number, number];
-      const count = (shape as number[]).reduce((a, b) => a * b, 1);
-      if (end - begin !== count * BYTES[dtype]) {
-        throw new Error(
-          `${path}: tensor '${name}': data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype} [${shape}] needs ${count * BYTES[dtype]}`,
-        );
-      }
-      entries.push({ name, dtype, shape: shape as number[], begin, end });
-    }
-    // The reference reader requires the tensors to tile the data section exactly, with no gaps.
-    const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
-    let expect = 0;
-    for (const e of sorted) {
-      if (e.begin !== expect) {
-        throw new Error(
-          `${path}: tensor '${e.name}': data starts at ${e.begin}, expected ${expect} (offsets must be contiguous)`,
-        );
-      }
-      expect = e.end;
-    }
-    if (expect !== dataLen) {
-      throw new Error(
-        `${path}: tensors cover ${expect} data bytes but the file has ${dataLen} (truncated or trailing bytes)`,
-      );
-    }
+    const { dataStart, entries, metadata } = parseLayout(path, size, n, headerBuf);
     const tensors: Record<string, SafetensorsTensor> = {};
     for (const e of entries) {
       const bytes = new Uint8Array(e.end - e.begin);
       readExactly(fd, bytes, dataStart + e.begin, path, `tensor '${e.name}'`);
-      const count = bytes.byteLength / BYTES[e.dtype];
-      const data =
-        e.dtype === 'F32'
-          ? new Float32Array(bytes.buffer, 0, count)
-          : e.dtype === 'I32'
-            ? new Int32Array(bytes.buffer, 0, count)
-            : e.dtype === 'F64'
-              ? new Float64Array(bytes.buffer, 0, count)
-              : new BigInt64Array(bytes.buffer, 0, count);
-      tensors[e.name] = { dtype: e.dtype, shape: e.shape, data };
+      tensors[e.name] = tensorOf(e, bytes);
     }
     return { tensors, metadata };
   } finally {
     closeSync(fd);
+  }
+}
+
+async function readExactlyAsync(
+  fh: FileHandle,
+  buf: Uint8Array,
+  position: number,
+  path: string,
+  what: string,
+): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    // At most 256 MiB per read: one libuv request per chunk keeps a huge tensor off the event loop.
+    const { bytesRead } = await fh.read(buf, off, Math.min(buf.length - off, 1 << 28), position + off);
+    if (bytesRead === 0) throw new Error(`${path}: unexpected end of file while reading ${what}`);
+    off += bytesRead;
+  }
+}
+
+/**
+ * `readSafetensors` with the reads on libuv's thread pool (fs.promises): a server reloading a large
+ * export keeps answering requests while the bytes arrive. Same validation, same result.
+ */
+export async function readSafetensorsAsync(path: string): Promise<SafetensorsFile> {
+  checkHost();
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    if (size < 8)
+      throw new Error(`${path}: not a safetensors file (${size} bytes; the 8-byte header length is missing)`);
+    const lenBuf = Buffer.alloc(8);
+    await readExactlyAsync(fh, lenBuf, 0, path, 'the header length');
+    const n = headerLength(path, size, lenBuf);
+    const headerBuf = Buffer.alloc(n);
+    await readExactlyAsync(fh, headerBuf, 8, path, 'the header');
+    const { dataStart, entries, metadata } = parseLayout(path, size, n, headerBuf);
+    const tensors: Record<string, SafetensorsTensor> = {};
+    for (const e of entries) {
+      const bytes = new Uint8Array(e.end - e.begin);
+      await readExactlyAsync(fh, bytes, dataStart + e.begin, path, `tensor '${e.name}'`);
+      tensors[e.name] = tensorOf(e, bytes);
+    }
+    return { tensors, metadata };
+  } finally {
+    await fh.close();
   }
 }

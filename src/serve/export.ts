@@ -16,6 +16,11 @@
  *
  * The score function (dot | cosine) is recorded so that the index metric always matches training
  * (./annIndex.ts refuses a mismatch).
+ *
+ * The catalogue's vectors are computed by the exported item-tower graph itself (./graph.ts), so an
+ * item added later by `kdrec index add` (./annIndex.ts `updateCatalogue`, same function) gets exactly
+ * the vector a full export would have given it. `manifest.json` is written last and by rename: it is
+ * the commit point of an export, and of every later catalogue revision.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,12 +28,11 @@ import type { Columns } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { idField, type Schema } from '../data/schema.js';
 import { kdrecVersion } from '../engine/checkpoint.js';
-import { Graph } from '../engine/graph.js';
 import { type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
 import type { Vocab, VocabJSON } from '../engine/vocab.js';
 import type { Model, TwoTowerModel } from '../models/types.js';
 import { graphWeightNames, preRankGraph, storeWeight, towerGraph } from './exportGraphs.js';
-import type { GraphDesc } from './graph.js';
+import { CompiledGraph, type GraphDesc } from './graph.js';
 
 export const EXPORT_FORMAT = 'kdrec-export';
 export const EXPORT_FORMAT_VERSION = 1;
@@ -44,7 +48,13 @@ export interface ExportManifest {
   scoreFn: 'dot' | 'cosine';
   temperature: number;
   dim: number;
+  /** Catalogue rows (removed items included: see `item_vectors` `live`). */
   itemCount: number;
+  /**
+   * Catalogue revision: 0 as exported, +1 per `kdrec index add/remove`. With `createdAt` it
+   * identifies the item table a saved index was built for (absent in exports from before it).
+   */
+  revision?: number;
   userCount: number;
   /** The categorical user field holding user ids (cold start = its OOV row 0), if any. */
   userIdField: string | null;
@@ -62,6 +72,8 @@ export interface ExportManifest {
     userIds: string | null;
     /** Vocabulary file of each table the exported fields read (kept out of the manifest: an item vocab of 1M ids is 17 MB of JSON). */
     vocabs: Record<string, string>;
+    /** The saved index's description (./annIndex.ts); absent: `index.json` when present. */
+    index?: string;
   };
 }
 
@@ -86,7 +98,7 @@ export interface ExportInput {
   batchSize?: number;
 }
 
-const FILES = {
+export const EXPORT_FILES = {
   weights: 'weights.safetensors',
   userTower: 'user_tower.graph.json',
   itemTower: 'item_tower.graph.json',
@@ -99,27 +111,23 @@ const FILES = {
   manifest: 'manifest.json',
 } as const;
 
-function writeJson(path: string, value: unknown): void {
+/** Atomic JSON write: a temp file in the same directory, then rename over the target. */
+export function writeJson(path: string, value: unknown): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(value)}\n`);
   renameSync(tmp, path);
 }
 
-/** The item tower over the whole catalogue in batches: `[N, D]`. */
-export function catalogueVectors(
-  model: TwoTowerModel,
-  items: Columns,
-  dim: number,
-  batchSize = 4096,
-): Float32Array {
+/**
+ * The exported item tower over catalogue rows in batches: `[N, D]`. The one function behind both the
+ * exporter and `kdrec index add`, so an added item's vector is bit-identical to an exported one's.
+ */
+export function itemTowerVectors(tower: CompiledGraph, items: Columns, batchSize = 4096): Float32Array {
+  const dim = tower.outDim;
   const out = new Float32Array(items.size * dim);
-  const g = new Graph({ training: false, grad: false });
   for (let s = 0; s < items.size; s += batchSize) {
     const e = Math.min(items.size, s + batchSize);
-    g.reset();
-    const v = model.itemVectors(g, sliceRows(items, s, e));
-    if (v.cols !== dim) throw new Error(`export: item tower gives width ${v.cols}, user tower ${dim}`);
-    out.set(v.data.subarray(0, (e - s) * dim), s * dim);
+    out.set(tower.run(sliceRows(items, s, e)), s * dim);
   }
   return out;
 }
@@ -216,24 +224,31 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
   addWeights(user, recall);
   addWeights(item, recall);
   if (prerank && input.prerank) addWeights(prerank, input.prerank);
-  writeSafetensors(join(outDir, FILES.weights), weights, { format: EXPORT_FORMAT });
-  writeJson(join(outDir, FILES.userTower), user);
-  writeJson(join(outDir, FILES.itemTower), item);
-  if (prerank) writeJson(join(outDir, FILES.prerank), prerank);
+  writeSafetensors(join(outDir, EXPORT_FILES.weights), weights, { format: EXPORT_FORMAT });
+  writeJson(join(outDir, EXPORT_FILES.userTower), user);
+  writeJson(join(outDir, EXPORT_FILES.itemTower), item);
+  if (prerank) writeJson(join(outDir, EXPORT_FILES.prerank), prerank);
 
   const dim = user.outDim;
-  const vectors = catalogueVectors(recall, input.items, dim, input.batchSize);
-  writeSafetensors(join(outDir, FILES.itemVectors), {
+  const lookup = (name: string) => {
+    const w = weights[name];
+    return w && w.data instanceof Float32Array ? { data: w.data, shape: w.shape } : undefined;
+  };
+  const vectors = itemTowerVectors(new CompiledGraph(item, lookup), input.items, input.batchSize);
+  writeSafetensors(join(outDir, EXPORT_FILES.itemVectors), {
     vectors: { dtype: 'F32', shape: [input.items.size, dim], data: vectors },
   });
   const prerankFields = input.prerank?.fields ?? [];
   const itemFields = new Set([...recall.itemTowerFields, ...prerankFields]);
-  writeSafetensors(join(outDir, FILES.itemFeatures), columnsToTensors(input.items, itemFields));
-  writeJson(join(outDir, FILES.itemIds), input.itemIds);
+  writeSafetensors(join(outDir, EXPORT_FILES.itemFeatures), columnsToTensors(input.items, itemFields));
+  writeJson(join(outDir, EXPORT_FILES.itemIds), input.itemIds);
   const userFields = new Set([...recall.userTowerFields, ...prerankFields]);
   if (input.users) {
-    writeSafetensors(join(outDir, FILES.userFeatures), columnsToTensors(input.users.columns, userFields));
-    writeJson(join(outDir, FILES.userIds), input.users.ids);
+    writeSafetensors(
+      join(outDir, EXPORT_FILES.userFeatures),
+      columnsToTensors(input.users.columns, userFields),
+    );
+    writeJson(join(outDir, EXPORT_FILES.userIds), input.users.ids);
   }
 
   const readFields = new Set([...recall.fields, ...prerankFields]);
@@ -262,19 +277,19 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     itemIdField: idField(readSpecs, 'item', false),
     fields: { user: recall.userTowerFields, item: recall.itemTowerFields, prerank: prerankFields },
     files: {
-      weights: FILES.weights,
-      userTower: FILES.userTower,
-      itemTower: FILES.itemTower,
-      prerank: prerank ? FILES.prerank : null,
-      itemVectors: FILES.itemVectors,
-      itemFeatures: FILES.itemFeatures,
-      itemIds: FILES.itemIds,
-      userFeatures: input.users ? FILES.userFeatures : null,
-      userIds: input.users ? FILES.userIds : null,
+      weights: EXPORT_FILES.weights,
+      userTower: EXPORT_FILES.userTower,
+      itemTower: EXPORT_FILES.itemTower,
+      prerank: prerank ? EXPORT_FILES.prerank : null,
+      itemVectors: EXPORT_FILES.itemVectors,
+      itemFeatures: EXPORT_FILES.itemFeatures,
+      itemIds: EXPORT_FILES.itemIds,
+      userFeatures: input.users ? EXPORT_FILES.userFeatures : null,
+      userIds: input.users ? EXPORT_FILES.userIds : null,
       vocabs: vocabFiles,
     },
   };
   // The manifest goes last: a directory with a manifest is a complete export.
-  writeJson(join(outDir, FILES.manifest), manifest);
+  writeJson(join(outDir, EXPORT_FILES.manifest), manifest);
   return manifest;
 }

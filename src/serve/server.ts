@@ -5,8 +5,9 @@
  *
  * Hot reload is an atomic swap of one reference: the new export and its index are loaded completely
  * first (a failure leaves the old one serving and answers the reload with the error); requests that
- * started before the swap finish on the state they captured. Loading is synchronous, so requests
- * arriving meanwhile wait in the socket queue rather than fail.
+ * started before the swap finish on the state they captured. Loading is asynchronous
+ * (./servingState.ts `loadServingStateAsync`: file reads off the event loop, the graph memory-mapped,
+ * parsing in slices), so requests keep being answered while a new export loads.
  *
  * Paths: every export directory is resolved against the configured export root and, after
  * following symlinks, must lie inside it; anything else is refused with 403 before a file is read.
@@ -17,7 +18,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { EncodedUser } from './bundle.js';
 import { checkSizes, runCascade } from './cascade.js';
 import { MetricsRegistry } from './promMetrics.js';
-import { type IndexChoice, loadServingState, type ServingState } from './servingState.js';
+import { type IndexChoice, loadServingStateAsync, type ServingState } from './servingState.js';
 import {
   checkUserEvent,
   MemoryUserStateStore,
@@ -171,7 +172,7 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
   const root = realpathSync(opts.exportRoot);
   const indexChoice = opts.index ?? 'auto';
   const userStates = opts.userStateStore ?? new MemoryUserStateStore();
-  let current = loadServingState(resolveInsideRoot(root, opts.exportDir), indexChoice);
+  let current = await loadServingStateAsync(resolveInsideRoot(root, opts.exportDir), indexChoice);
   const defaults = { n: opts.n ?? 500, m: opts.m ?? 100, k: opts.k ?? 10 };
   checkSizes(defaults);
 
@@ -216,7 +217,7 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
   const prepare = async (dir?: string): Promise<ServingState> => {
     try {
       const target = dir === undefined ? current.dir : resolveInsideRoot(root, dir);
-      return loadServingState(target, indexChoice);
+      return await loadServingStateAsync(target, indexChoice);
     } catch (err) {
       reloads.inc({ result: 'error' });
       throw err;

@@ -2,11 +2,21 @@
  * What a server holds for one loaded export: the serving bundle (./bundle.ts), its vector index
  * (./annIndex.ts) and the online user-state encoder. Loading is separate from the HTTP layer so that
  * the single-process server and every worker of a cluster (./cluster.ts) load exports the same way.
+ *
+ * `loadServingStateAsync` is the one to call from a running server: file reads go to libuv's thread
+ * pool, catalogue-sized loops yield to the event loop every few milliseconds, and the saved HNSW
+ * graph is memory-mapped read-only (usearch `view`) rather than read into the heap. Both functions
+ * run the same loader (./bundle.ts `Loader`), so they cannot drift apart.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { ExactIndex, HnswIndex, INDEX_FILE, type VectorIndex } from './annIndex.js';
-import { loadExport, type ServingBundle } from './bundle.js';
+import { ExactIndex, HnswIndex, hasSavedIndex, indexMetaFile, type VectorIndex } from './annIndex.js';
+import {
+  bundleLoader,
+  type Loader,
+  manifestLoader,
+  runLoaderAsync,
+  runLoaderSync,
+  type ServingBundle,
+} from './bundle.js';
 import { OnlineUserState } from './userStateStore.js';
 
 export interface ServingState {
@@ -22,19 +32,54 @@ export interface ServingState {
 export type IndexChoice = 'auto' | 'hnsw' | 'exact';
 
 /** Loads an export and its index: the saved HNSW index when present ('auto'), else exact search. */
-export function loadServingState(dir: string, index: IndexChoice = 'auto'): ServingState {
-  const bundle = loadExport(dir);
+function* servingStateLoader(dir: string, index: IndexChoice): Loader<ServingState> {
+  const bundle = yield* bundleLoader(dir);
   const m = bundle.manifest;
-  const saved = existsSync(resolve(dir, INDEX_FILE));
+  const saved = hasSavedIndex(dir, m);
   if (index === 'hnsw' && !saved)
-    throw new Error(`${dir}: no saved HNSW index (run \`kdrec index build --export ${dir}\`)`);
+    throw new Error(
+      `${dir}: no saved HNSW index (${indexMetaFile(m)}; run \`kdrec index build --export ${dir}\`)`,
+    );
   const useHnsw = index === 'hnsw' || (index === 'auto' && saved);
   return {
     dir,
     bundle,
-    index: useHnsw ? HnswIndex.load(dir, m) : new ExactIndex(m.dim, bundle.itemVectors, 2000),
+    index: useHnsw
+      ? yield* HnswIndex.loader(dir, bundle, { mode: 'view' })
+      : new ExactIndex(m.dim, bundle.itemVectors, 2000, bundle.itemLive),
     indexKind: useHnsw ? 'hnsw' : 'exact',
     loadedAt: new Date().toISOString(),
     userState: OnlineUserState.forExport(bundle),
   };
+}
+
+/**
+ * A load that lost a race with `kdrec index add/remove`: it read a manifest, and two updates later
+ * the files of that revision were deleted (./annIndex.ts keeps the previous revision only). Such a
+ * load is retried with the manifest now in place; any other error is the caller's.
+ */
+function* retryingOnRevisionChange(dir: string, index: IndexChoice): Loader<ServingState> {
+  for (let attempt = 0; ; attempt++) {
+    const before = (yield* manifestLoader(dir)).revision ?? 0;
+    try {
+      return yield* servingStateLoader(dir, index);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 2) throw err;
+      const now = (yield* manifestLoader(dir)).revision ?? 0;
+      if (now === before) throw err;
+    }
+  }
+}
+
+/** Loads an export synchronously (tests, one-shot commands): blocks the event loop for the whole load. */
+export function loadServingState(dir: string, index: IndexChoice = 'auto'): ServingState {
+  return runLoaderSync(retryingOnRevisionChange(dir, index));
+}
+
+/**
+ * Loads an export without stalling the event loop: a server calls this for its initial load and for
+ * every reload (POST /admin/reload, SIGHUP), then swaps the state in with one assignment.
+ */
+export function loadServingStateAsync(dir: string, index: IndexChoice = 'auto'): Promise<ServingState> {
+  return runLoaderAsync(retryingOnRevisionChange(dir, index));
 }

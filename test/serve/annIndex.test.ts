@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { topK } from '../../src/eval/metrics/topk.js';
 import { ExactIndex, HnswIndex, metricFor } from '../../src/serve/annIndex.js';
-import { readManifest } from '../../src/serve/bundle.js';
+import { loadExport } from '../../src/serve/bundle.js';
 import { evaluateIndex, syntheticVectors } from '../../src/serve/indexEval.js';
 import { tinyExport } from './fixture.js';
 
@@ -125,20 +125,52 @@ describe('HNSW index', () => {
     assert.ok(r.default.recallAt100 >= 0.9, `recall@100 ${r.default.recallAt100}`);
   });
 
-  test('saved next to the manifest; load checks export identity and version', () => {
+  test('saved next to the manifest; load checks export identity, revision and version', () => {
     const ex = tinyExport({ scoreFn: 'cosine' });
-    const m = readManifest(ex.dir);
-    const idx = new HnswIndex(m.dim, syntheticVectors(ex.items.size, m.dim, 7, true), 'cosine');
+    const bundle = loadExport(ex.dir);
+    const m = bundle.manifest;
+    const idx = new HnswIndex(m.dim, bundle.itemVectors, 'cosine');
     idx.remove(Int32Array.of(3));
-    idx.save(ex.dir, m);
-    const back = HnswIndex.load(ex.dir, m);
-    assert.equal(back.size(), ex.items.size - 1);
+    assert.equal(idx.save(ex.dir, m), m, 'a fresh export keeps its manifest');
+    // The live mask of a saved index is the export's (a removal goes through updateCatalogue), so
+    // an index that removed an item on its own no longer matches the export's item table.
+    assert.throws(() => HnswIndex.load(ex.dir, bundle), /index holds 59 items, the export's vectors 60/);
+    new HnswIndex(m.dim, bundle.itemVectors, 'cosine').save(ex.dir, m);
+    const back = HnswIndex.load(ex.dir, bundle);
+    assert.equal(back.size(), ex.items.size);
     assert.equal(back.metric, 'cos');
     const meta = join(ex.dir, 'index.json');
     const j = JSON.parse(readFileSync(meta, 'utf8'));
+    assert.equal(j.format, 'kdrec-index-3');
+    assert.equal(j.exportRevision, 0);
     writeFileSync(meta, JSON.stringify({ ...j, exportFormatVersion: 7 }));
-    assert.throws(() => HnswIndex.load(ex.dir, m), /export format version 7/);
+    assert.throws(() => HnswIndex.load(ex.dir, bundle), /export format version 7/);
     writeFileSync(meta, JSON.stringify({ ...j, exportCreatedAt: 'yesterday' }));
-    assert.throws(() => HnswIndex.load(ex.dir, m), /built for the export of yesterday/);
+    assert.throws(() => HnswIndex.load(ex.dir, bundle), /built for the export of yesterday/);
+    writeFileSync(meta, JSON.stringify({ ...j, exportRevision: 2 }));
+    assert.throws(
+      () => HnswIndex.load(ex.dir, bundle),
+      /built for revision 2 of the export's item table, manifest.json is at revision 0; rebuild/,
+    );
+  });
+
+  test('a viewed (memory-mapped) index searches like a loaded one and refuses add/remove', () => {
+    const ex = tinyExport({ scoreFn: 'dot' });
+    const bundle = loadExport(ex.dir);
+    new HnswIndex(bundle.manifest.dim, bundle.itemVectors, 'dot').save(ex.dir, bundle.manifest);
+    const loaded = HnswIndex.load(ex.dir, bundle, { mode: 'load' });
+    const viewed = HnswIndex.load(ex.dir, bundle, { mode: 'view' });
+    const q = syntheticVectors(1, bundle.manifest.dim, 4);
+    assert.deepEqual(viewed.search(q, 20), loaded.search(q, 20));
+    assert.throws(
+      () => viewed.add(Int32Array.of(0), q),
+      /index add: this index is a read-only memory map of .*index\.usearch/,
+    );
+    assert.throws(
+      () => viewed.remove(Int32Array.of(0)),
+      /index remove: this index is a read-only memory map/,
+    );
+    loaded.remove(Int32Array.of(0));
+    assert.equal(loaded.size(), ex.items.size - 1);
   });
 });

@@ -3,11 +3,90 @@
  * manifest, with the metric the manifest's score function requires.
  * `kdrec index eval [--export DIR | --synthetic --items N --dim D] [--json]`: recall@100 of HNSW
  * against exact search, and queries/s, for a few ef values.
+ * `kdrec index add --export DIR --items FILE` / `kdrec index remove --export DIR --ids a,b`: change
+ * the catalogue in place without a rebuild (src/serve/annIndex.ts `updateCatalogue`); a running
+ * server picks the new revision up on its next reload (POST /admin/reload or SIGHUP).
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { HNSW_DEFAULTS, HnswIndex, type IndexMetric } from '../../serve/annIndex.js';
+import { type ColumnSpec, DuckDb, sqlId, summarizeReports, type TableSource } from '../../data/readers.js';
+import { Schema } from '../../data/schema.js';
+import {
+  type CatalogueUpdateReport,
+  HNSW_DEFAULTS,
+  HnswIndex,
+  type IndexMetric,
+  indexMetaFile,
+  LIST_SEPARATOR,
+  type RawItemRows,
+  updateCatalogue,
+} from '../../serve/annIndex.js';
 import { loadExport, readManifest } from '../../serve/bundle.js';
 import { evaluateIndex, syntheticVectors } from '../../serve/indexEval.js';
+
+/**
+ * Reads item rows for `kdrec index add` with the data layer's readers (CSV/TSV/Parquet/JSON Lines;
+ * errors name file, line and column): the id column plus the source column of every item field the
+ * export's item tower or pre-ranker reads; numeric fields must have a value, lists are joined by '|'.
+ */
+export async function readItemRows(
+  path: string,
+  exportDir: string,
+  opts: { idColumn?: string; skipBadRows?: boolean } = {},
+): Promise<RawItemRows> {
+  const m = readManifest(exportDir);
+  const schema = Schema.fromJSON(m.schema);
+  const itemFields = [...new Set([...m.fields.item, ...m.fields.prerank])]
+    .map((n) => schema.field(n))
+    .filter((f) => f.group === 'item');
+  const idColumn = opts.idColumn ?? (m.itemIdField !== null ? schema.field(m.itemIdField).source : undefined);
+  if (idColumn === undefined)
+    throw new Error(`export ${exportDir} has no item-id field: name the id column with --id-column`);
+  const columns: TableSource['columns'] = { [idColumn]: 'VARCHAR' };
+  for (const f of itemFields) columns[f.source] = f.kind === 'numeric' ? 'DOUBLE' : 'VARCHAR';
+  const sources = Object.keys(columns);
+  const db = await DuckDb.open({ threads: 1 });
+  try {
+    const read = await db.readTable(
+      'items_add',
+      { path, columns },
+      { skipBadRows: opts.skipBadRows ?? false },
+    );
+    if (read.skipped > 0) process.stderr.write(`${summarizeReports([read])}\n`);
+    const rows: RawItemRows = { source: path, ids: [], lines: [], columns: {} };
+    const n = await db.scalar('SELECT count(*) FROM items_add');
+    const lines = new Float64Array(n);
+    const specs: ColumnSpec[] = [{ kind: 'number', out: lines }];
+    const fill: (() => void)[] = [];
+    for (const c of sources) {
+      if (columns[c] === 'DOUBLE') {
+        const out = new Float64Array(n);
+        specs.push({ kind: 'number', out });
+        fill.push(() => (rows.columns[c] = Array.from(out)));
+      } else {
+        const out = new Array<string | null>(n);
+        specs.push({ kind: 'string', onString: (r, v) => (out[r] = v) });
+        fill.push(() => (rows.columns[c] = out));
+      }
+    }
+    await db.fetchColumns(
+      `SELECT _line, ${sources.map(sqlId).join(', ')} FROM items_add ORDER BY _line`,
+      specs,
+    );
+    for (const f of fill) f();
+    rows.lines = Array.from(lines);
+    const idValues = rows.columns[idColumn]!;
+    for (let i = 0; i < n; i++) {
+      const id = idValues[i];
+      if (id === null || id === undefined || id === '')
+        throw new Error(`${path}: line ${rows.lines[i]}, column '${idColumn}': missing item id`);
+      rows.ids.push(String(id));
+    }
+    return rows;
+  } finally {
+    db.close();
+  }
+}
 
 function int(name: string) {
   return (v: string): number => {
@@ -53,11 +132,92 @@ export function register(program: Command): void {
           connectivity: o.connectivity,
           expansionAdd: o.efConstruction,
           ...(o.rawIp ? { phi: 0 } : {}),
+          live: bundle.itemLive,
         });
-        idx.save(o.export, m);
+        const saved = idx.save(o.export, m);
         process.stdout.write(
-          `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/index.usearch\n`,
+          `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/${indexMetaFile(saved)}\n`,
         );
+      },
+    );
+
+  const report = (r: CatalogueUpdateReport, dir: string, seconds: number, json: boolean | undefined) => {
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ ...r, seconds })}\n`);
+      return;
+    }
+    process.stdout.write(
+      `${dir}: revision ${r.revision}: ${r.added} added, ${r.replaced} replaced, ${r.removed} removed${r.missing.length ? `, ${r.missing.length} unknown ids skipped` : ''}; ${r.liveItems} items served (${r.itemCount} rows)${r.indexUpdated ? '; HNSW index updated' : '; no saved HNSW index (exact search)'} in ${seconds.toFixed(2)} s\n` +
+        'a running server picks this up on its next reload (POST /admin/reload or SIGHUP)\n',
+    );
+  };
+
+  index
+    .command('add')
+    .summary('add or replace catalogue items in an export and its saved index, without a rebuild')
+    .description(
+      'Reads item rows (CSV/TSV/Parquet/JSON Lines) with the id column and the source column of every item field the export reads ' +
+        `(list fields joined by '${LIST_SEPARATOR}'), embeds them with the export's item tower and adds them to the item table and ` +
+        'the saved HNSW index as a new revision. An id already in the catalogue is replaced.\n\n' +
+        'Example: kdrec index add --export exports/v1 --items new_items.csv',
+    )
+    .requiredOption('--export <dir>', 'export directory (from `kdrec export`)')
+    .requiredOption('--items <file>', 'item rows: .csv, .tsv, .parquet or .jsonl')
+    .option('--id-column <name>', "column holding the raw item id (default: the item-id field's column)")
+    .option('--skip-bad-rows', 'drop malformed rows and report them instead of failing')
+    .option(
+      '--rebuild-index',
+      "rebuild the HNSW index instead of updating it (needed when a dot model's new item is longer than the index's bound Φ)",
+    )
+    .option('--json', 'print the result as one JSON line')
+    .action(
+      async (o: {
+        export: string;
+        items: string;
+        idColumn?: string;
+        skipBadRows?: boolean;
+        rebuildIndex?: boolean;
+        json?: boolean;
+      }) => {
+        const t = performance.now();
+        const rows = await readItemRows(o.items, o.export, {
+          ...(o.idColumn !== undefined ? { idColumn: o.idColumn } : {}),
+          skipBadRows: o.skipBadRows ?? false,
+        });
+        const r = updateCatalogue(o.export, { add: rows, rebuildIndex: o.rebuildIndex ?? false });
+        report(r, o.export, (performance.now() - t) / 1000, o.json);
+      },
+    );
+
+  index
+    .command('remove')
+    .summary('remove catalogue items from an export and its saved index, without a rebuild')
+    .description(
+      'Removes items from the item table and the saved HNSW index as a new revision; they are no longer recalled. ' +
+        'An id that is not served is an error unless --ignore-missing.\n\n' +
+        'Example: kdrec index remove --export exports/v1 --ids i17,i42',
+    )
+    .requiredOption('--export <dir>', 'export directory (from `kdrec export`)')
+    .option('--ids <list>', 'comma-separated raw item ids')
+    .option('--ids-file <file>', 'file with one raw item id per line')
+    .option('--ignore-missing', 'skip ids that are not in the catalogue')
+    .option('--json', 'print the result as one JSON line')
+    .action(
+      (o: { export: string; ids?: string; idsFile?: string; ignoreMissing?: boolean; json?: boolean }) => {
+        if ((o.ids === undefined) === (o.idsFile === undefined))
+          throw new Error('index remove: give exactly one of --ids id1,id2 or --ids-file FILE');
+        const ids =
+          o.ids !== undefined
+            ? o.ids.split(',').map((s) => s.trim())
+            : readFileSync(o.idsFile!, 'utf8')
+                .split(/\r?\n/)
+                .map((s) => s.trim());
+        const nonEmpty = ids.filter((s) => s !== '');
+        if (nonEmpty.length === 0)
+          throw new Error(`index remove: no item ids in ${o.ids !== undefined ? '--ids' : o.idsFile}`);
+        const t = performance.now();
+        const r = updateCatalogue(o.export, { remove: nonEmpty, ignoreMissing: o.ignoreMissing ?? false });
+        report(r, o.export, (performance.now() - t) / 1000, o.json);
       },
     );
 
