@@ -22,8 +22,9 @@ export interface IndexEvalResult {
   scoreFn: ScoreFn;
   connectivity: number;
   expansionAdd: number;
+  normRanges: number;
   buildSeconds: number;
-  /** Φ of the MIPS transform used (0: plain inner-product graph). */
+  /** Φ of the MIPS transform used (0: plain inner-product graph); the largest with norm ranges. */
   phi: number;
   exactQps: number;
   rows: IndexEvalRow[];
@@ -53,6 +54,8 @@ export interface IndexEvalOptions {
   k?: number;
   connectivity?: number;
   expansionAdd?: number;
+  /** Dot models: graphs over this many norm ranges (./annIndex.ts). */
+  normRanges?: number;
   threads?: number;
   /** Build the plain inner-product graph (no MIPS transform) for dot models. */
   rawIp?: boolean;
@@ -84,7 +87,7 @@ export function evaluateIndex(
     connectivity: opts.connectivity ?? HNSW_DEFAULTS.connectivity,
     expansionAdd: opts.expansionAdd ?? HNSW_DEFAULTS.expansionAdd,
     threads: opts.threads ?? 0,
-    ...(opts.rawIp ? { phi: 0 } : {}),
+    ...(opts.rawIp ? { phi: 0 } : { normRanges: opts.normRanges ?? 1 }),
   });
   const buildSeconds = (performance.now() - t) / 1000;
   opts.log?.(`hnsw build: ${n} items in ${buildSeconds.toFixed(1)} s`);
@@ -92,15 +95,14 @@ export function evaluateIndex(
   const tmp = mkdtempSync(join(tmpdir(), 'kdrec-index-eval-'));
   const rows: IndexEvalRow[] = [];
   try {
-    const file = join(tmp, 'index.usearch');
-    built.saveGraph(file);
+    const files = built.saveGraphs(join(tmp, 'index.usearch'));
     for (const ef of efs) {
       const idx = new HnswIndex(dim, vectors, opts.scoreFn, {
         connectivity: built.opts.connectivity,
         expansionAdd: built.opts.expansionAdd,
         expansionSearch: ef,
-        loadFrom: file,
-        phi: built.phi,
+        loadFrom: files,
+        phis: built.phis,
       });
       let hit = 0;
       const t0 = performance.now();
@@ -122,6 +124,7 @@ export function evaluateIndex(
     scoreFn: opts.scoreFn,
     connectivity: built.opts.connectivity,
     expansionAdd: built.opts.expansionAdd,
+    normRanges: built.phis.length,
     buildSeconds,
     phi: built.phi,
     exactQps,

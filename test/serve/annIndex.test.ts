@@ -174,3 +174,94 @@ describe('HNSW index', () => {
     assert.equal(loaded.size(), ex.items.size - 1);
   });
 });
+
+describe('HNSW index over norm ranges', () => {
+  /** Items whose norms spread over two orders of magnitude (the long tail of a trained catalogue). */
+  function skewed(n: number, seed: number): Float32Array {
+    const v = syntheticVectors(n, D, seed);
+    for (let i = 0; i < n; i++) {
+      const scale = 0.05 * 60 ** ((i % 97) / 96);
+      for (let d = 0; d < D; d++) v[i * D + d]! *= scale;
+    }
+    return v;
+  }
+
+  test('ranges split the catalogue by norm; search merges them with exact scores', () => {
+    const n = 3000;
+    const v = skewed(n, 21);
+    const idx = new HnswIndex(D, v, 'dot', { normRanges: 3 });
+    assert.equal(idx.phis.length, 3);
+    assert.ok(idx.phis[0]! < idx.phis[1]! && idx.phis[1]! < idx.phis[2]!, `${idx.phis}`);
+    assert.equal(idx.size(), n);
+    const queries = syntheticVectors(30, D, 22);
+    let hit = 0;
+    for (let q = 0; q < 30; q++) {
+      const query = queries.subarray(q * D, (q + 1) * D);
+      const exact = allScores(v, query);
+      const r = idx.search(query, 20);
+      assert.equal(r.keys.length, 20);
+      r.keys.forEach((k, j) => {
+        assert.ok(Math.abs(r.scores[j]! - exact[k]!) < 1e-4, 'scores are the exact dot products');
+        if (j > 0) assert.ok(r.scores[j - 1]! >= r.scores[j]!, 'sorted by score');
+      });
+      const truth = new Set(topK(exact, 20));
+      for (const k of r.keys) if (truth.has(k)) hit++;
+    }
+    assert.ok(hit / (30 * 20) >= 0.95, `recall@20 ${hit / 600}`);
+    assert.throws(() => new HnswIndex(D, v, 'cosine', { normRanges: 2 }), /norm ranges apply to dot models/);
+    assert.throws(
+      () => new HnswIndex(D, v, 'dot', { normRanges: 2, phi: 0 }),
+      /norm ranges apply to dot models/,
+    );
+  });
+
+  test('add puts an item in its norm range, replaces across ranges, refuses one above every bound', () => {
+    const n = 600;
+    const v = skewed(n, 23);
+    const idx = new HnswIndex(D, v, 'dot', { normRanges: 2 });
+    const q = syntheticVectors(1, D, 24);
+    // A small-norm item exactly along the query: the top result among small-norm items at least.
+    const small = q.map((x) => (x * idx.phis[0]! * 0.5) / Math.hypot(...q));
+    idx.add(Int32Array.of(n), small);
+    assert.equal(idx.size(), n + 1);
+    const exact = allScores(v, q);
+    const above = exact.filter((s) => s > allScores(small, q)[0]!).length;
+    assert.ok(idx.search(q, above + 5).keys.includes(n), 'the added item is found');
+    // Replace it by a large-norm vector (moves to the top range), then remove it.
+    const large = small.map((x) => (x / idx.phis[0]!) * idx.phis[1]! * 1.5);
+    idx.add(Int32Array.of(n), large);
+    assert.equal(idx.size(), n + 1);
+    assert.equal(idx.search(q, 1).keys[0], n);
+    idx.remove(Int32Array.of(n));
+    assert.equal(idx.size(), n);
+    assert.ok(!idx.search(q, 50).keys.includes(n));
+    const huge = q.map((x) => x * 100 * idx.phi);
+    assert.throws(
+      () => idx.add(Int32Array.of(n + 1), huge),
+      /item vector norm .* \(key 601\) exceeds the index's bound/,
+    );
+    assert.equal(idx.size(), n, 'nothing changed');
+  });
+
+  test('saved and loaded (and viewed) with one graph file per range', () => {
+    const ex = tinyExport({ scoreFn: 'dot' });
+    const bundle = loadExport(ex.dir);
+    const m = bundle.manifest;
+    const built = new HnswIndex(m.dim, bundle.itemVectors, 'dot', { normRanges: 2 });
+    built.save(ex.dir, m);
+    const meta = JSON.parse(readFileSync(join(ex.dir, 'index.json'), 'utf8'));
+    assert.deepEqual(
+      meta.ranges.map((r: { graph: string }) => r.graph),
+      ['index.usearch', 'index.b1.usearch'],
+    );
+    const q = syntheticVectors(1, m.dim, 5);
+    for (const mode of ['load', 'view'] as const) {
+      const back = HnswIndex.load(ex.dir, bundle, { mode });
+      assert.deepEqual(back.phis, built.phis);
+      assert.deepEqual(back.search(q, 15), built.search(q, 15));
+    }
+    const loaded = HnswIndex.load(ex.dir, bundle, { mode: 'load' });
+    loaded.remove(Int32Array.of(0, 1, 2));
+    assert.equal(loaded.size(), ex.items.size - 3);
+  });
+});

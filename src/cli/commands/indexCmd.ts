@@ -114,6 +114,12 @@ export function register(program: Command): void {
       HNSW_DEFAULTS.expansionAdd,
     )
     .option('--raw-ip', 'dot models: plain inner-product graph instead of the MIPS transform')
+    .option(
+      '--norm-ranges <n>',
+      'dot models: one graph per norm range, each with its own MIPS bound (higher recall, n searches per query)',
+      int('--norm-ranges'),
+      HNSW_DEFAULTS.normRanges,
+    )
     .action(
       (o: {
         export: string;
@@ -121,6 +127,7 @@ export function register(program: Command): void {
         connectivity: number;
         efConstruction: number;
         rawIp?: boolean;
+        normRanges: number;
       }) => {
         if (o.metric !== undefined && !METRICS.includes(o.metric))
           throw new Error(`--metric: expected one of ${METRICS.join(', ')}, got '${o.metric}'`);
@@ -131,12 +138,12 @@ export function register(program: Command): void {
           ...(o.metric !== undefined ? { metric: o.metric as IndexMetric } : {}),
           connectivity: o.connectivity,
           expansionAdd: o.efConstruction,
-          ...(o.rawIp ? { phi: 0 } : {}),
+          ...(o.rawIp ? { phi: 0 } : { normRanges: o.normRanges }),
           live: bundle.itemLive,
         });
         const saved = idx.save(o.export, m);
         process.stdout.write(
-          `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/${indexMetaFile(saved)}\n`,
+          `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}${idx.phis.length > 1 ? `, ${idx.phis.length} norm ranges` : ''}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/${indexMetaFile(saved)}\n`,
         );
       },
     );
@@ -231,7 +238,20 @@ export function register(program: Command): void {
     .option('--queries <n>', 'number of queries', int('--queries'), 500)
     .option('--ef <list>', 'comma-separated ef values', '64,128,256,512')
     .option('--seed <n>', 'synthetic seed', int('--seed'), 1)
+    .option('--connectivity <n>', 'HNSW graph degree M', int('--connectivity'), HNSW_DEFAULTS.connectivity)
+    .option(
+      '--ef-construction <n>',
+      'HNSW ef at build time',
+      int('--ef-construction'),
+      HNSW_DEFAULTS.expansionAdd,
+    )
     .option('--raw-ip', 'dot models: plain inner-product graph instead of the MIPS transform')
+    .option(
+      '--norm-ranges <n>',
+      'dot models: one graph per norm range (see `index build --help`)',
+      int('--norm-ranges'),
+      HNSW_DEFAULTS.normRanges,
+    )
     .option('--json', 'print one JSON line {recallAt100, qps, ef} for the default ef')
     .action(
       (o: {
@@ -242,7 +262,10 @@ export function register(program: Command): void {
         queries: number;
         ef: string;
         seed: number;
+        connectivity: number;
+        efConstruction: number;
         rawIp?: boolean;
+        normRanges: number;
         json?: boolean;
       }) => {
         if ((o.export === undefined) === (o.synthetic === undefined))
@@ -275,6 +298,9 @@ export function register(program: Command): void {
           scoreFn,
           efs,
           rawIp: o.rawIp ?? false,
+          normRanges: o.normRanges,
+          connectivity: o.connectivity,
+          expansionAdd: o.efConstruction,
           ...(log ? { log } : {}),
         });
         if (o.json) {
@@ -284,7 +310,7 @@ export function register(program: Command): void {
           return;
         }
         process.stdout.write(
-          `${r.items} items × dim ${r.dim}, ${r.queries} queries, ${r.scoreFn}; HNSW M ${r.connectivity}, ef_construction ${r.expansionAdd}, ${r.phi > 0 ? `MIPS transform Φ ${r.phi.toFixed(3)}` : 'plain ip'}, build ${r.buildSeconds.toFixed(1)} s; exact ${r.exactQps.toFixed(0)} q/s\n` +
+          `${r.items} items × dim ${r.dim}, ${r.queries} queries, ${r.scoreFn}; HNSW M ${r.connectivity}, ef_construction ${r.expansionAdd}, ${r.phi > 0 ? `MIPS transform Φ ${r.phi.toFixed(3)}${r.normRanges > 1 ? ` over ${r.normRanges} norm ranges` : ''}` : 'plain ip'}, build ${r.buildSeconds.toFixed(1)} s; exact ${r.exactQps.toFixed(0)} q/s\n` +
             `ef\trecall@100\tq/s\n${r.rows.map((x) => `${x.ef}\t${x.recallAt100.toFixed(4)}\t${x.qps.toFixed(0)}`).join('\n')}\n`,
         );
       },
