@@ -60,6 +60,8 @@ export interface ServerOptions {
   /** The export to serve first (relative to the root, or absolute inside it). */
   exportDir: string;
   index?: IndexChoice;
+  /** HNSW ef at query time (default 256; usearch searches with max(ef, N)). */
+  ef?: number;
   /** Largest accepted request body in bytes (default 64 KiB). */
   bodyLimit?: number;
   /** Cascade sizes (defaults N=500, M=100, K=10). */
@@ -172,7 +174,8 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
   const root = realpathSync(opts.exportRoot);
   const indexChoice = opts.index ?? 'auto';
   const userStates = opts.userStateStore ?? new MemoryUserStateStore();
-  let current = await loadServingStateAsync(resolveInsideRoot(root, opts.exportDir), indexChoice);
+  const search = opts.ef !== undefined ? { ef: opts.ef } : {};
+  let current = await loadServingStateAsync(resolveInsideRoot(root, opts.exportDir), indexChoice, search);
   const defaults = { n: opts.n ?? 500, m: opts.m ?? 100, k: opts.k ?? 10 };
   checkSizes(defaults);
 
@@ -217,7 +220,7 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
   const prepare = async (dir?: string): Promise<ServingState> => {
     try {
       const target = dir === undefined ? current.dir : resolveInsideRoot(root, dir);
-      return await loadServingStateAsync(target, indexChoice);
+      return await loadServingStateAsync(target, indexChoice, search);
     } catch (err) {
       reloads.inc({ result: 'error' });
       throw err;

@@ -31,8 +31,14 @@ export interface ServingState {
 
 export type IndexChoice = 'auto' | 'hnsw' | 'exact';
 
+/** How a server searches its HNSW index. */
+export interface SearchOptions {
+  /** HNSW ef at query time (default HNSW_DEFAULTS.expansionSearch; usearch uses max(ef, k)). */
+  ef?: number;
+}
+
 /** Loads an export and its index: the saved HNSW index when present ('auto'), else exact search. */
-function* servingStateLoader(dir: string, index: IndexChoice): Loader<ServingState> {
+function* servingStateLoader(dir: string, index: IndexChoice, search: SearchOptions): Loader<ServingState> {
   const bundle = yield* bundleLoader(dir);
   const m = bundle.manifest;
   const saved = hasSavedIndex(dir, m);
@@ -45,7 +51,10 @@ function* servingStateLoader(dir: string, index: IndexChoice): Loader<ServingSta
     dir,
     bundle,
     index: useHnsw
-      ? yield* HnswIndex.loader(dir, bundle, { mode: 'view' })
+      ? yield* HnswIndex.loader(dir, bundle, {
+          mode: 'view',
+          ...(search.ef !== undefined ? { expansionSearch: search.ef } : {}),
+        })
       : new ExactIndex(m.dim, bundle.itemVectors, 2000, bundle.itemLive),
     indexKind: useHnsw ? 'hnsw' : 'exact',
     loadedAt: new Date().toISOString(),
@@ -58,11 +67,15 @@ function* servingStateLoader(dir: string, index: IndexChoice): Loader<ServingSta
  * the files of that revision were deleted (./annIndex.ts keeps the previous revision only). Such a
  * load is retried with the manifest now in place; any other error is the caller's.
  */
-function* retryingOnRevisionChange(dir: string, index: IndexChoice): Loader<ServingState> {
+function* retryingOnRevisionChange(
+  dir: string,
+  index: IndexChoice,
+  search: SearchOptions,
+): Loader<ServingState> {
   for (let attempt = 0; ; attempt++) {
     const before = (yield* manifestLoader(dir)).revision ?? 0;
     try {
-      return yield* servingStateLoader(dir, index);
+      return yield* servingStateLoader(dir, index, search);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 2) throw err;
       const now = (yield* manifestLoader(dir)).revision ?? 0;
@@ -72,14 +85,22 @@ function* retryingOnRevisionChange(dir: string, index: IndexChoice): Loader<Serv
 }
 
 /** Loads an export synchronously (tests, one-shot commands): blocks the event loop for the whole load. */
-export function loadServingState(dir: string, index: IndexChoice = 'auto'): ServingState {
-  return runLoaderSync(retryingOnRevisionChange(dir, index));
+export function loadServingState(
+  dir: string,
+  index: IndexChoice = 'auto',
+  search: SearchOptions = {},
+): ServingState {
+  return runLoaderSync(retryingOnRevisionChange(dir, index, search));
 }
 
 /**
  * Loads an export without stalling the event loop: a server calls this for its initial load and for
  * every reload (POST /admin/reload, SIGHUP), then swaps the state in with one assignment.
  */
-export function loadServingStateAsync(dir: string, index: IndexChoice = 'auto'): Promise<ServingState> {
-  return runLoaderAsync(retryingOnRevisionChange(dir, index));
+export function loadServingStateAsync(
+  dir: string,
+  index: IndexChoice = 'auto',
+  search: SearchOptions = {},
+): Promise<ServingState> {
+  return runLoaderAsync(retryingOnRevisionChange(dir, index, search));
 }

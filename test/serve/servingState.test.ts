@@ -48,6 +48,11 @@ test('loadServingStateAsync gives the state loadServingState gives, with a read-
     loadServingStateAsync(`${ex.dir}/nope`),
     /is not a kdrec export: manifest\.json is missing/,
   );
+  // The server's --ef reaches the loaded graph; the default is HNSW_DEFAULTS'.
+  assert.equal((sync.index as HnswIndex).opts.expansionSearch, 256);
+  const tuned = await loadServingStateAsync(ex.dir, 'hnsw', { ef: 64 });
+  assert.equal((tuned.index as HnswIndex).opts.expansionSearch, 64);
+  assert.deepEqual(tuned.index.search(u, 25).keys.length, 25);
 });
 
 test('catalogue-sized loops yield to the event loop every PAUSE_EVERY rows', () => {

@@ -38,6 +38,11 @@ export function register(program: Command): void {
     .option('--port <n>', 'TCP port', int('--port', 0), 8080)
     .option('--host <addr>', 'listen address', '127.0.0.1')
     .option('--index <kind>', 'auto (saved HNSW if built, else exact) | hnsw | exact', 'auto')
+    .option(
+      '--ef <n>',
+      'HNSW ef at query time (recall quality vs latency; searches use max(ef, N))',
+      int('--ef', 1),
+    )
     .option('--n <n>', 'recall candidates N', int('--n', 1), 500)
     .option('--m <n>', 'kept after pre-ranking M', int('--m', 1), 100)
     .option('--k <n>', 'final list length K', int('--k', 1), 10)
@@ -68,6 +73,7 @@ export function register(program: Command): void {
         k: number;
         bodyLimit: number;
         workers: number;
+        ef?: number;
       }) => {
         if (!['auto', 'hnsw', 'exact'].includes(o.index))
           throw new Error(`--index: expected auto, hnsw or exact, got '${o.index}'`);
@@ -87,6 +93,7 @@ export function register(program: Command): void {
           m: o.m,
           k: o.k,
           bodyLimit: o.bodyLimit,
+          ...(o.ef !== undefined ? { ef: o.ef } : {}),
         });
         if (worker) {
           worker.attach({
