@@ -8,7 +8,8 @@
  * service across processes goes through the primary over the IPC channel:
  *
  * - Reload (POST /admin/reload on any worker, or SIGHUP to the primary) is two-phase: every worker
- *   loads the new export without serving it (`prepare`); only when all have succeeded does the
+ *   loads the new export without serving it (`prepare`, one worker after another, so the others
+ *   serve at full speed meanwhile); only when all have succeeded does the
  *   primary tell them to swap (`commit`); if any fails, all discard it and keep serving the old
  *   export, and the reload request gets the error. Reloads are serialised in the primary.
  * - GET /metrics on any worker returns the sum over all workers (./promMetrics.ts `merged`).
@@ -49,6 +50,15 @@ export type ClusterMessage =
   | { kdrec: 'snapshot'; id: number; metrics: unknown }
   | { kdrec: 'metrics-result'; id: number; text: string }
   | { kdrec: 'events'; userId: string; events: UserEvent[] };
+
+/**
+ * Sends to a worker that may be exiting: a send on a closed channel is dropped (the exit handler
+ * then releases whatever waited for that worker) instead of crashing the primary.
+ */
+function post(w: Worker, m: ClusterMessage): void {
+  if (!w.isConnected()) return;
+  w.send(m, undefined, () => {});
+}
 
 function isClusterMessage(m: unknown): m is ClusterMessage {
   return typeof m === 'object' && m !== null && typeof (m as { kdrec?: unknown }).kdrec === 'string';
@@ -116,7 +126,7 @@ export function startPrimary(opts: PrimaryOptions): Primary {
         },
         recheck,
       });
-      for (const w of targets) w.send(msg);
+      for (const w of targets) post(w, msg);
       recheck();
     });
 
@@ -124,11 +134,23 @@ export function startPrimary(opts: PrimaryOptions): Primary {
   const reloadWorkers = async (dir: string, targets: Worker[]): Promise<ReloadInfo> => {
     const id = nextId++;
     const abort = () => {
-      for (const w of targets) if (ready.has(w)) w.send({ kdrec: 'abort', id } satisfies ClusterMessage);
+      for (const w of targets) if (ready.has(w)) post(w, { kdrec: 'abort', id });
     };
-    let prepared: Extract<ClusterMessage, { kdrec: 'prepared' }>[];
+    const prepared: Extract<ClusterMessage, { kdrec: 'prepared' }>[] = [];
     try {
-      prepared = await gather({ kdrec: 'prepare', id, dir }, 'prepared', RELOAD_TIMEOUT_MS, targets);
+      // One worker at a time: loading is CPU-heavy (parsing, first touches of the new graph), so the
+      // other workers keep serving at full speed meanwhile; the swap is still all-or-none.
+      for (const w of targets) {
+        const [p] = await gather<Extract<ClusterMessage, { kdrec: 'prepared' }>>(
+          { kdrec: 'prepare', id, dir },
+          'prepared',
+          RELOAD_TIMEOUT_MS,
+          [w],
+        );
+        if (p === undefined) continue; // the worker died meanwhile
+        prepared.push(p);
+        if (!p.ok) break;
+      }
     } catch (err) {
       abort();
       throw Object.assign(err as Error, { status: 503 });
@@ -156,8 +178,12 @@ export function startPrimary(opts: PrimaryOptions): Primary {
   };
   const reload = (dir = currentDir): Promise<ReloadInfo> =>
     serialised(async () => {
+      const t = performance.now();
       const info = await reloadWorkers(dir, [...ready]);
       currentDir = dir;
+      opts.log(
+        `kdrec serve: ${ready.size} workers now serve ${dir} (reload took ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      );
       return info;
     });
   /** A worker started on an export that a reload has since replaced catches up on its own. */
@@ -208,26 +234,26 @@ export function startPrimary(opts: PrimaryOptions): Primary {
       switch (m.kdrec) {
         case 'reload':
           reload(m.dir).then(
-            (info) => w.send({ kdrec: 'reload-result', id: m.id, ok: true, info } satisfies ClusterMessage),
+            (info) => post(w, { kdrec: 'reload-result', id: m.id, ok: true, info }),
             (err: Error & { status?: number }) =>
-              w.send({
+              post(w, {
                 kdrec: 'reload-result',
                 id: m.id,
                 ok: false,
                 error: err.message,
                 status: err.status ?? 500,
-              } satisfies ClusterMessage),
+              }),
           );
           return;
         case 'scrape':
           scrape().then(
-            (text) => w.send({ kdrec: 'metrics-result', id: m.id, text } satisfies ClusterMessage),
+            (text) => post(w, { kdrec: 'metrics-result', id: m.id, text }),
             (err: Error) =>
-              w.send({ kdrec: 'metrics-result', id: m.id, text: `# scrape failed: ${err.message}\n` }),
+              post(w, { kdrec: 'metrics-result', id: m.id, text: `# scrape failed: ${err.message}\n` }),
           );
           return;
         case 'events':
-          for (const other of live) if (other !== w) other.send(m);
+          for (const other of live) if (other !== w) post(other, m);
           return;
         case 'prepared':
         case 'committed':

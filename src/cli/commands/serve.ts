@@ -98,7 +98,11 @@ export function register(program: Command): void {
         if (worker) {
           worker.attach({
             async prepare(dir) {
+              const t = performance.now();
               const next = await svc.prepare(dir);
+              process.stderr.write(
+                `kdrec serve: worker ${process.pid} loaded ${dir} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`,
+              );
               return {
                 export: next.dir,
                 exportCreatedAt: next.bundle.manifest.createdAt,
