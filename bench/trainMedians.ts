@@ -3,7 +3,9 @@
  * samples/s — the figures in BENCHMARKS.md. Each run is a fresh process; runs are interleaved
  * (run 1 of every configuration, then run 2, ...) so that a burst of load from other processes on
  * a shared machine hits all configurations alike instead of one. The load average before and after
- * is printed so a noisy measurement is visible as such.
+ * is printed so a noisy measurement is visible as such. With threads 1 in the list, each summary
+ * line also gives the speed-up over the 1-thread median of the same provider (issue 2's target:
+ * ≥ 1.6 with --threads 2).
  *
  *   npm run build && node dist/bench/trainMedians.js --runs 5 --kernels js,wasm,native --threads 1,2 --steps 30
  */
@@ -83,7 +85,9 @@ for (let r = 0; r < Number(values.runs); r++) {
   }
 }
 process.stderr.write(`load average after: ${load()}\n`);
+const oneThread = new Map(configs.filter((c) => c.threads === '1').map((c) => [c.kernels, median(c.sps)]));
 for (const c of configs) {
+  const ref = oneThread.get(c.kernels);
   const summary = {
     kernels: c.provider,
     threads: Number(c.threads),
@@ -94,6 +98,8 @@ for (const c of configs) {
     medianPeakRssMiB: median(c.rss),
     medianCpuUtilization: median(c.util),
     medianSamplesPerCpuSec: median(c.spc),
+    // Against the 1-thread median of the same provider measured in the same (interleaved) runs.
+    ...(ref === undefined ? {} : { speedupVs1Thread: Number((median(c.sps) / ref).toFixed(2)) }),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }

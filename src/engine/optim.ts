@@ -13,6 +13,12 @@
  *
  * State (moments, accumulators, step count) is exposed by `state()` as live named buffers so that
  * checkpoints can save and restore it in place.
+ *
+ * Data-parallel training (parallel.ts) splits one optimiser step in two: rank 0 calls `advance()`
+ * (the step count and the schedule's learning rate, the only serial part), then every rank applies
+ * `applyRule` to the part of the parameters it owns (dense element ranges, table rows by id), with
+ * the state moved into SharedArrayBuffers by `relocateState`. Both optimisers' `step()` and the
+ * ranks run the same `applyRule`, so the arithmetic is one piece of code.
  */
 import type { EmbeddingTable } from './embedding.js';
 import { getKernels } from './kernels/index.js';
@@ -39,6 +45,71 @@ export interface Optimizer {
   state(): OptimizerState;
   /** Sets the step count (the buffers are restored by writing into `state().buffers`). */
   setStepCount(step: number): void;
+  /**
+   * Data-parallel support (optional, so that any optimiser still works on one thread): what the
+   * update is and which tensors and state buffers it reads.
+   */
+  layout?(): OptimizerLayout;
+  /**
+   * Data-parallel support: counts one step as `step()` would, without touching any parameter, and
+   * writes this step's learning rate and new step count to out[offset], out[offset + 1].
+   */
+  advance?(out: Float64Array, offset: number): void;
+  /** Data-parallel support: replaces every state buffer by `move(buffer)` (values kept). */
+  relocateState?(move: (a: Float32Array) => Float32Array): void;
+}
+
+/** The arithmetic of one optimiser step, independent of which tensors it is applied to. */
+export type UpdateRule =
+  | { kind: 'adam'; beta1: number; beta2: number; eps: number; weightDecay: number }
+  | { kind: 'adagrad'; eps: number };
+
+export interface OptimizerLayout {
+  rule: UpdateRule;
+  /** 'dense': `targets` are parameter names (one flat run each); 'sparse': embedding table names. */
+  kind: 'dense' | 'sparse';
+  targets: string[];
+  /** Per target, the state buffers `applyRule` reads, in its order (adam: m, v; adagrad: acc). */
+  state: Float32Array[][];
+}
+
+/**
+ * One step of `rule` on rows [0, nRows) of width `dim` (a dense run of n values is one row of
+ * width n, rows = [0]); `t` is the step count after this step (bias corrections 1 − β^t).
+ * `state` are views with the same layout as `w`.
+ */
+export function applyRule(
+  rule: UpdateRule,
+  w: Float32Array,
+  state: readonly Float32Array[],
+  grad: Float32Array,
+  rows: Int32Array,
+  nRows: number,
+  dim: number,
+  lr: number,
+  t: number,
+): void {
+  const k = getKernels();
+  if (rule.kind === 'adam') {
+    k.adamRows(
+      w,
+      state[0]!,
+      state[1]!,
+      grad,
+      rows,
+      nRows,
+      dim,
+      lr,
+      rule.beta1,
+      rule.beta2,
+      rule.eps,
+      1 - rule.beta1 ** t,
+      1 - rule.beta2 ** t,
+      rule.weightDecay,
+    );
+  } else {
+    k.adagradRows(w, state[0]!, grad, rows, nRows, dim, lr, rule.eps);
+  }
 }
 
 export interface AdamOptions {
@@ -59,7 +130,7 @@ function checkStep(name: string, step: number): void {
     throw new Error(`${name}: step count must be an integer ≥ 0, got ${step}`);
 }
 
-const ROW0 = Int32Array.of(0);
+export const ROW0 = Int32Array.of(0);
 
 abstract class StepCounter {
   protected t = 0;
@@ -74,6 +145,24 @@ abstract class StepCounter {
     checkStep(this.kind, step);
     this.t = step;
   }
+  /** This step's learning rate; counts the step. */
+  protected nextLr(): number {
+    const lr = lrAt(this.lr, this.t);
+    this.t++;
+    return lr;
+  }
+  advance(out: Float64Array, offset: number): void {
+    out[offset] = this.nextLr();
+    out[offset + 1] = this.t;
+  }
+}
+
+function pairs(a: Float32Array[], b: Float32Array[]): Float32Array[][] {
+  return a.map((x, i) => [x, b[i]!]);
+}
+
+function relocate(buffers: Float32Array[], move: (a: Float32Array) => Float32Array): void {
+  for (let i = 0; i < buffers.length; i++) buffers[i] = move(buffers[i]!);
 }
 
 /** Dense Adam; with weightDecay > 0 it is AdamW (decoupled decay: w −= lr·wd·w). */
@@ -84,6 +173,8 @@ export class Adam extends StepCounter implements Optimizer {
   protected weightDecay = 0;
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
+  /** [m, v] per parameter, as applyRule reads them. */
+  private mv: Float32Array[][];
 
   constructor(
     private readonly params: Tensor[],
@@ -96,33 +187,20 @@ export class Adam extends StepCounter implements Optimizer {
     checkAdam(this.kind, this.b1, this.b2, this.eps);
     this.m = params.map((p) => new Float32Array(p.size));
     this.v = params.map((p) => new Float32Array(p.size));
+    this.mv = pairs(this.m, this.v);
+  }
+
+  private rule(): UpdateRule {
+    return { kind: 'adam', beta1: this.b1, beta2: this.b2, eps: this.eps, weightDecay: this.weightDecay };
   }
 
   step(): void {
-    const lr = lrAt(this.lr, this.t);
-    this.t++;
-    const bc1 = 1 - this.b1 ** this.t;
-    const bc2 = 1 - this.b2 ** this.t;
-    const k = getKernels();
+    const lr = this.nextLr();
+    const rule = this.rule();
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i]!;
       if (p.grad === null) continue; // not reached by this step's graph: no update, as in PyTorch
-      k.adamRows(
-        p.data,
-        this.m[i]!,
-        this.v[i]!,
-        p.grad,
-        ROW0,
-        1,
-        p.size,
-        lr,
-        this.b1,
-        this.b2,
-        this.eps,
-        bc1,
-        bc2,
-        this.weightDecay,
-      );
+      applyRule(rule, p.data, this.mv[i]!, p.grad, ROW0, 1, p.size, lr, this.t);
       p.grad.fill(0);
     }
   }
@@ -134,6 +212,21 @@ export class Adam extends StepCounter implements Optimizer {
       buffers[`v/${p.name}`] = { shape: p.shape, data: this.v[i]! };
     });
     return { step: this.t, buffers };
+  }
+
+  layout(): OptimizerLayout {
+    return {
+      rule: this.rule(),
+      kind: 'dense',
+      targets: this.params.map((p) => p.name),
+      state: this.mv,
+    };
+  }
+
+  relocateState(move: (a: Float32Array) => Float32Array): void {
+    relocate(this.m, move);
+    relocate(this.v, move);
+    this.mv = pairs(this.m, this.v);
   }
 }
 
@@ -161,6 +254,8 @@ function checkAdagrad(name: string, eps: number, init: number): void {
 export class Adagrad extends StepCounter implements Optimizer {
   private readonly eps: number;
   private readonly acc: Float32Array[];
+  /** [acc] per target, as applyRule reads it. */
+  private accs: Float32Array[][];
 
   constructor(
     private readonly params: Tensor[],
@@ -171,16 +266,16 @@ export class Adagrad extends StepCounter implements Optimizer {
     const init = opts.initialAccumulator ?? 0;
     checkAdagrad(this.kind, this.eps, init);
     this.acc = params.map((p) => new Float32Array(p.size).fill(init));
+    this.accs = this.acc.map((a) => [a]);
   }
 
   step(): void {
-    const lr = lrAt(this.lr, this.t);
-    this.t++;
-    const k = getKernels();
+    const lr = this.nextLr();
+    const rule: UpdateRule = { kind: 'adagrad', eps: this.eps };
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i]!;
       if (p.grad === null) continue;
-      k.adagradRows(p.data, this.acc[i]!, p.grad, ROW0, 1, p.size, lr, this.eps);
+      applyRule(rule, p.data, this.accs[i]!, p.grad, ROW0, 1, p.size, lr, this.t);
       p.grad.fill(0);
     }
   }
@@ -192,6 +287,20 @@ export class Adagrad extends StepCounter implements Optimizer {
     });
     return { step: this.t, buffers };
   }
+
+  layout(): OptimizerLayout {
+    return {
+      rule: { kind: 'adagrad', eps: this.eps },
+      kind: 'dense',
+      targets: this.params.map((p) => p.name),
+      state: this.accs,
+    };
+  }
+
+  relocateState(move: (a: Float32Array) => Float32Array): void {
+    relocate(this.acc, move);
+    this.accs = this.acc.map((a) => [a]);
+  }
 }
 
 /** Lazy Adam over embedding tables: only rows in `table.sparseGrad()` change. */
@@ -201,6 +310,7 @@ export class SparseAdam extends StepCounter implements Optimizer {
   private readonly eps: number;
   private readonly m: Float32Array[];
   private readonly v: Float32Array[];
+  private mv: Float32Array[][];
 
   constructor(
     private readonly tables: EmbeddingTable[],
@@ -213,35 +323,21 @@ export class SparseAdam extends StepCounter implements Optimizer {
     checkAdam(this.kind, this.b1, this.b2, this.eps);
     this.m = tables.map((t) => new Float32Array(t.weight.size));
     this.v = tables.map((t) => new Float32Array(t.weight.size));
+    this.mv = pairs(this.m, this.v);
+  }
+
+  private rule(): UpdateRule {
+    return { kind: 'adam', beta1: this.b1, beta2: this.b2, eps: this.eps, weightDecay: 0 };
   }
 
   step(): void {
-    const lr = lrAt(this.lr, this.t);
-    this.t++;
-    const bc1 = 1 - this.b1 ** this.t;
-    const bc2 = 1 - this.b2 ** this.t;
-    const k = getKernels();
+    const lr = this.nextLr();
+    const rule = this.rule();
     for (let i = 0; i < this.tables.length; i++) {
       const t = this.tables[i]!;
       const sg = t.sparseGrad();
-      if (sg.nRows > 0) {
-        k.adamRows(
-          t.weight.data,
-          this.m[i]!,
-          this.v[i]!,
-          sg.grad,
-          sg.rows,
-          sg.nRows,
-          t.dim,
-          lr,
-          this.b1,
-          this.b2,
-          this.eps,
-          bc1,
-          bc2,
-          0,
-        );
-      }
+      if (sg.nRows > 0)
+        applyRule(rule, t.weight.data, this.mv[i]!, sg.grad, sg.rows, sg.nRows, t.dim, lr, this.t);
       t.zeroGrad();
     }
   }
@@ -254,12 +350,29 @@ export class SparseAdam extends StepCounter implements Optimizer {
     });
     return { step: this.t, buffers };
   }
+
+  layout(): OptimizerLayout {
+    return {
+      rule: this.rule(),
+      kind: 'sparse',
+      targets: this.tables.map((t) => t.name),
+      state: this.mv,
+    };
+  }
+
+  relocateState(move: (a: Float32Array) => Float32Array): void {
+    relocate(this.m, move);
+    relocate(this.v, move);
+    this.mv = pairs(this.m, this.v);
+  }
 }
 
 /** Sparse Adagrad over embedding tables: only touched rows' accumulators and weights change. */
 export class SparseAdagrad extends StepCounter implements Optimizer {
   private readonly eps: number;
   private readonly acc: Float32Array[];
+  /** [acc] per target, as applyRule reads it. */
+  private accs: Float32Array[][];
 
   constructor(
     private readonly tables: EmbeddingTable[],
@@ -270,17 +383,17 @@ export class SparseAdagrad extends StepCounter implements Optimizer {
     const init = opts.initialAccumulator ?? 0;
     checkAdagrad(this.kind, this.eps, init);
     this.acc = tables.map((t) => new Float32Array(t.weight.size).fill(init));
+    this.accs = this.acc.map((a) => [a]);
   }
 
   step(): void {
-    const lr = lrAt(this.lr, this.t);
-    this.t++;
-    const k = getKernels();
+    const lr = this.nextLr();
+    const rule: UpdateRule = { kind: 'adagrad', eps: this.eps };
     for (let i = 0; i < this.tables.length; i++) {
       const t = this.tables[i]!;
       const sg = t.sparseGrad();
       if (sg.nRows > 0)
-        k.adagradRows(t.weight.data, this.acc[i]!, sg.grad, sg.rows, sg.nRows, t.dim, lr, this.eps);
+        applyRule(rule, t.weight.data, this.accs[i]!, sg.grad, sg.rows, sg.nRows, t.dim, lr, this.t);
       t.zeroGrad();
     }
   }
@@ -291,6 +404,20 @@ export class SparseAdagrad extends StepCounter implements Optimizer {
       buffers[`acc/${t.name}`] = { shape: t.weight.shape, data: this.acc[i]! };
     });
     return { step: this.t, buffers };
+  }
+
+  layout(): OptimizerLayout {
+    return {
+      rule: { kind: 'adagrad', eps: this.eps },
+      kind: 'sparse',
+      targets: this.tables.map((t) => t.name),
+      state: this.accs,
+    };
+  }
+
+  relocateState(move: (a: Float32Array) => Float32Array): void {
+    relocate(this.acc, move);
+    this.accs = this.acc.map((a) => [a]);
   }
 }
 
@@ -326,8 +453,8 @@ export function clipGradNorm(
     sq += s;
   }
   const norm = Math.sqrt(sq);
-  if (norm > maxNorm) {
-    const f = maxNorm / (norm + 1e-6);
+  const f = clipFactor(norm, maxNorm);
+  if (f !== 1) {
     for (const p of params) {
       const g = p.grad;
       if (g !== null) for (let i = 0; i < g.length; i++) g[i] *= f;
@@ -339,4 +466,9 @@ export function clipGradNorm(
     }
   }
   return norm;
+}
+
+/** The factor clipGradNorm scales every gradient by, given the global norm: 1 when within bounds. */
+export function clipFactor(norm: number, maxNorm: number): number {
+  return norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
 }

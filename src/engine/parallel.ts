@@ -1,26 +1,48 @@
 /**
- * Data-parallel training on worker_threads: synchronous gradient averaging.
+ * Data-parallel training on worker_threads: synchronous gradient averaging, with the reduction and
+ * the optimiser update split across the ranks.
  *
  * Each step the batch is cut into N contiguous shards (N = --threads). Rank 0 is the calling
  * thread; ranks 1..N−1 are workers. Every rank runs forward and backward on its shard against the
- * SAME parameters, which live in SharedArrayBuffers (one copy for all threads). Rank 0 then sums
- * the shard gradients in rank order — dense gradients elementwise, sparse embedding gradients by
- * merging the touched rows (a row touched by several shards gets the sum) — weighting each shard
- * by its share of the batch (n_r / B), so the result is the gradient of the full-batch mean loss.
- * Rank 0 alone runs the optimisers; workers are blocked on a futex (Atomics.wait) while it does,
- * so no thread ever reads parameters that are being written.
+ * SAME parameters, which live in SharedArrayBuffers (one copy for all threads). The backward pass
+ * is seeded with the shard's weight n_r / B, so the ranks' gradients sum to the gradient of the
+ * full-batch mean loss. Then, after one barrier, every rank reduces and updates its own disjoint
+ * part of the parameters — the "reduce-scatter + sharded optimiser" of ZeRO stage 1/2
+ * (Rajbhandari et al., SC 2020, §5) on shared memory instead of a network:
+ * - dense parameters: the flat concatenation of the dense optimisers' parameters is cut into N
+ *   contiguous element ranges (cut points on 16-value = 64-byte boundaries, so two ranks never
+ *   write one cache line); rank q sums the N ranks' gradients over its range (its own, then the
+ *   others in rank order) and runs the optimiser rule on it;
+ * - embedding tables: every rank publishes its compact sparse gradient; rank q owns the rows with
+ *   id mod N = q, merges them from every rank (in rank order) into its own table's compact gradient
+ *   and runs the lazy sparse rule on them — exactly the rows, moments and bias corrections the
+ *   single-thread lazy optimiser would touch (optim.ts);
+ * - optimiser state (moments, accumulators) is moved into SharedArrayBuffers (`relocateState`), so
+ *   rank 0's optimisers still hold all of it for checkpoints. Rank 0 alone counts the step and
+ *   evaluates the learning-rate schedule (`advance`), and hands the ranks (lr, t) in shared memory.
+ * So the serial part of a step is the shard hand-out and two barriers: one after backward, one after
+ * the update (plus one in between when gradients are clipped by global norm, which needs every
+ * rank's partial sum of squares). No thread reads a parameter while another writes it: updates happen
+ * strictly between the two barriers, and forward passes only outside them.
  *
- * Reproducibility: the shards, each rank's arithmetic and the reduction order are all fixed, so a
- * run is bit-identical to another run with the same seed and the same N. Different N give
- * different (float-rounding-level) results, because the per-shard sums are added in a different
- * order. (Hogwild — lock-free updates from every thread — would avoid rank 0's serial optimiser
- * step but makes every run unrepeatable; kdrec prefers repeatable runs.)
+ * Reproducibility: the shards, each rank's arithmetic, the ownership of every value and the
+ * reduction order are all fixed, so a run is bit-identical to another run with the
+ * same seed and the same N. Different N give different (float-rounding-level) results, because the
+ * shard sums are added in a different order. (Hogwild — lock-free updates from every thread — would
+ * avoid the barriers but makes every run unrepeatable; kdrec prefers repeatable runs.)
+ *
+ * Failure handling: a rank whose forward/backward throws, or a NaN/Inf loss anywhere, makes every
+ * rank skip the update (all ranks see the same shared flags after the first barrier, so they agree);
+ * rank 0 then throws naming the worker or the step, and the optimisers' step counts are rolled back.
  *
  * Workers must build the same model. A model is therefore described by a factory reference: a
  * module URL, the name of an exported factory function and a structured-cloneable config. Every
  * rank imports the module and calls the factory; the workers then replace their parameters' memory
- * by rank 0's shared buffers, so their own initial values never matter.
+ * by rank 0's shared buffers, so their own initial values never matter. Optimisers are built on
+ * rank 0 only (`makeOptimizers`, a closure, may hold an LR schedule function); workers receive each
+ * optimiser's update rule and shared state buffers (`Optimizer.layout()`).
  */
+import { performance } from 'node:perf_hooks';
 import {
   MessageChannel,
   type MessagePort,
@@ -30,8 +52,9 @@ import {
 } from 'node:worker_threads';
 import type { EmbeddingTable } from './embedding.js';
 import { Graph } from './graph.js';
+import { getKernels } from './kernels/index.js';
 import type { ParamStore } from './nn.js';
-import { clipGradNorm, type Optimizer } from './optim.js';
+import { applyRule, clipFactor, clipGradNorm, type Optimizer, ROW0, type UpdateRule } from './optim.js';
 import { Rng } from './rng.js';
 import type { Tensor } from './tensor.js';
 
@@ -71,7 +94,10 @@ export interface ParallelTrainerOptions {
   /** Column layout of every batch, and the largest batch (rows) that will be passed to step(). */
   columns: Record<string, ColumnSpec>;
   maxRows: number;
-  /** Builds rank 0's optimisers over the (shared) parameters. */
+  /**
+   * Builds rank 0's optimisers over the (shared) parameters. With threads > 1 each must provide
+   * `layout`, `advance` and `relocateState` (all of optim.ts's optimisers do).
+   */
   makeOptimizers: (store: ParamStore) => Record<string, Optimizer>;
   /** Seeds the dropout streams: rank r at step s draws from stepRng(seed, r, s). */
   seed: number;
@@ -88,11 +114,42 @@ export async function loadFactory(ref: FactoryRef): Promise<TrainableFactory> {
   return f as TrainableFactory;
 }
 
-/** Control block layout, per worker: [generation, shard rows, batch rows, done generation, failed]. */
-export const CTRL_STRIDE = 5;
+/**
+ * Control block (Int32Array over a SharedArrayBuffer). The barrier counters are cumulative: after
+ * step number `seq` (counted from 1 since create) the after-backward and clip counters reach N·seq
+ * and the after-update counter (N−1)·seq, so they never need resetting.
+ */
+const C_SEQ = 0; // start signal: sequence number of the step handed out; SHUTDOWN stops workers
+const C_STEP = 1; // the step number (dropout streams, messages); differs from seq after a resume
+const C_ROWS = 2; // rows of the whole batch
+const C_MID = 3; // arrivals after backward
+const C_CLIP = 4; // arrivals after the partial sums of squares (clipping only)
+const C_END = 5; // workers' arrivals after their update
+const C_HEADER = 8;
+/** Per rank r at C_HEADER + r·RANK_STRIDE: [shard rows, failed]. */
+const RANK_STRIDE = 2;
 export const SHUTDOWN = -1;
-/** Longest time rank 0 waits for a worker's shard before declaring it dead. */
+/** `failed` values: a step error (the rank is fine), or a dead worker thread. */
+const FAILED_STEP = 1;
+export const FAILED_DEAD = 2;
+/** Index of rank r's shard rows in the control block. */
+export const shardRowsAt = (r: number): number => C_HEADER + r * RANK_STRIDE;
+/** Index of rank r's `failed` flag in the control block. */
+export const failedAt = (r: number): number => C_HEADER + r * RANK_STRIDE + 1;
+/** Whether the trainer has been closed (workers stop). */
+export const isShutdown = (ctrl: Int32Array): boolean => Atomics.load(ctrl, C_SEQ) === SHUTDOWN;
+/** Longest time rank 0 waits at a barrier before declaring a worker dead. */
 const WORKER_TIMEOUT_MS = 10 * 60_000;
+/**
+ * How long a waiting rank polls before sleeping on the futex. Waking a thread that sleeps on an
+ * idle core costs a round trip of ~130 µs on the 2-core reference VM, against ~5 µs for one that
+ * is still polling (measured by a ping-pong of two threads, BENCHMARKS.md); the gap between two
+ * steps and most barrier waits are shorter than that. Bounded, so that a rank waiting for a slow
+ * one does not hold a core that another process may need.
+ */
+const SPIN_MS = 0.2;
+/** Dense ranges are cut on multiples of this many values (64 bytes: one cache line). */
+const CUT_ALIGN = 16;
 
 export function shareFloat32(a: Float32Array): Float32Array {
   const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
@@ -100,30 +157,44 @@ export function shareFloat32(a: Float32Array): Float32Array {
   return s;
 }
 
-/** Buffers one worker shares with rank 0 (all SharedArrayBuffer-backed). */
-export interface WorkerBuffers {
-  /** Input columns, maxShardRows × width each. */
-  cols: Record<string, SharedArrayBuffer>;
-  /** One per dense parameter (in store order): the worker's gradient accumulates here directly. */
-  denseGrads: SharedArrayBuffer[];
-  /** One per table: touched row ids (capacity = vocab) and the compact gradient (vocab × dim). */
-  sparseRows: SharedArrayBuffer[];
-  sparseGrads: SharedArrayBuffer[];
-  /** [nRows per table] */
-  sparseCounts: SharedArrayBuffer;
-  /** Shard loss (float64). */
-  loss: SharedArrayBuffer;
+/** An optimiser as the ranks see it: its rule, its targets (store indices) and shared state. */
+export interface SharedOptimizer {
+  rule: UpdateRule;
+  kind: 'dense' | 'sparse';
+  /** Indices into store.params() (dense) or store.tables() (sparse). */
+  targets: number[];
+  /** Per target, the state buffers in applyRule's order. */
+  state: SharedArrayBuffer[][];
 }
 
-export interface WorkerInit {
+/** Everything one rank needs; structured-cloneable (SharedArrayBuffers are shared, not copied). */
+export interface RankInit {
   rank: number;
+  threads: number;
   factory: FactoryRef;
   seed: number;
   columns: Record<string, ColumnSpec>;
+  maxGradNorm: number | undefined;
   ctrl: SharedArrayBuffer;
+  /** Float64 per rank: shard mean loss; partial sum of squares of the owned gradient. */
+  losses: SharedArrayBuffer;
+  sqSums: SharedArrayBuffer;
+  /** Float64 (lr, t) per optimiser for the current step, written by rank 0. */
+  scalars: SharedArrayBuffer;
+  /** Int32 [rank × param]: 1 once the rank's backward has reached the parameter. */
+  reached: SharedArrayBuffer;
+  /** Int32 [rank × table]: rows in the rank's published sparse gradient. */
+  sparseCounts: SharedArrayBuffer;
   params: SharedArrayBuffer[];
   tables: SharedArrayBuffer[];
-  buffers: WorkerBuffers;
+  /** Per rank: its dense gradients, laid out by `gradLayout`. */
+  grads: SharedArrayBuffer[];
+  /** [rank][table]: each rank's published compact sparse gradient (row ids, rows × dim values). */
+  pubRows: SharedArrayBuffer[][];
+  pubGrads: SharedArrayBuffer[][];
+  /** This rank's input columns (maxShardRows × width each); rank 0 reads the caller's batch. */
+  cols: Record<string, SharedArrayBuffer> | null;
+  optimizers: SharedOptimizer[];
 }
 
 /** Shard r of B rows over N ranks: contiguous, the first B mod N shards one row longer. */
@@ -134,36 +205,521 @@ export function shardRange(B: number, N: number, r: number): [number, number] {
   return [start, start + base + (r < extra ? 1 : 0)];
 }
 
-/** Multiplies a rank's own gradients (dense and sparse) by its shard weight. */
-export function scaleGrads(params: readonly Tensor[], tables: readonly EmbeddingTable[], f: number): void {
-  if (f === 1) return;
-  for (const p of params) {
-    const g = p.grad;
-    if (g !== null) for (let i = 0; i < g.length; i++) g[i] *= f;
+/**
+ * Rank q's part of a flat run of `total` values: [cut(q), cut(q + 1)), cut points spread evenly and
+ * rounded down to CUT_ALIGN. Every rank computes the same cut points, so the parts tile the run.
+ */
+export function denseCut(total: number, N: number, q: number): number {
+  if (q >= N) return total;
+  return Math.floor(Math.floor((total * q) / N) / CUT_ALIGN) * CUT_ALIGN;
+}
+
+/** One rank's piece of one dense parameter: element range [start, end) and views on it. */
+interface DensePart {
+  opt: number;
+  param: number;
+  n: number;
+  w: Float32Array;
+  state: Float32Array[];
+  /** Every rank's gradient over the range, in rank order; `own` is this rank's (the sum lands there). */
+  grads: Float32Array[];
+  own: Float32Array;
+}
+
+interface SparsePart {
+  opt: number;
+  table: number;
+  state: Float32Array[];
+}
+
+/**
+ * The per-rank half of the protocol, run by rank 0 (inside ParallelTrainer.step) and by every worker
+ * (parallelWorker.ts): forward/backward on the shard, publish, barrier, reduce and update the owned
+ * part, barrier.
+ */
+export class Rank {
+  readonly rank: number;
+  readonly threads: number;
+  private readonly ctrl: Int32Array;
+  private readonly losses: Float64Array;
+  private readonly sqSums: Float64Array;
+  private readonly scalars: Float64Array;
+  private readonly reached: Int32Array;
+  private readonly sparseCounts: Int32Array;
+  private readonly params: Tensor[];
+  private readonly tables: EmbeddingTable[];
+  /** This rank's dense gradient buffers (shared), per parameter. */
+  private readonly ownGrads: Float32Array[];
+  private readonly pubRows: Int32Array[][];
+  private readonly pubGrads: Float32Array[][];
+  private readonly denseParts: DensePart[] = [];
+  private readonly sparseParts: SparsePart[] = [];
+  private readonly rules: UpdateRule[];
+  /** Tables some sparse optimiser trains: only these are published and merged. */
+  private readonly sparseTables: number[];
+  private readonly graph: Graph;
+  private readonly dropout = new StepRng();
+  private readonly seedGrad = new Float32Array(1);
+  private readonly clip: number | undefined;
+  private readonly seed: number;
+  private scratchIds = new Int32Array(0);
+  private scratchPos = new Int32Array(0);
+  private scratchSlots = new Int32Array(0);
+  /** The current step and the barriers this rank has passed in it (so a dying worker can still arrive). */
+  private seq = 0;
+  private passedMid = true;
+  private passedClip = true;
+  private passedEnd = true;
+  /** The error of this rank's last failed step. */
+  lastError: unknown = null;
+  /** Clipping found the reduced gradient's norm NaN or Inf in the current step (no update was made). */
+  gradNotFinite = false;
+
+  /**
+   * @param report called once per failed step with the error, before this rank reaches the next
+   *   barrier (a worker posts it to rank 0, which reads it after the step's last barrier).
+   */
+  constructor(
+    init: RankInit,
+    readonly model: Trainable,
+    private readonly report: (err: unknown) => void = () => {},
+  ) {
+    this.rank = init.rank;
+    this.threads = init.threads;
+    this.clip = init.maxGradNorm;
+    this.seed = init.seed;
+    this.ctrl = new Int32Array(init.ctrl);
+    this.losses = new Float64Array(init.losses);
+    this.sqSums = new Float64Array(init.sqSums);
+    this.scalars = new Float64Array(init.scalars);
+    this.reached = new Int32Array(init.reached);
+    this.sparseCounts = new Int32Array(init.sparseCounts);
+    this.params = model.store.params();
+    this.tables = model.store.tables();
+    const layout = gradLayout(this.params.map((p) => p.size));
+    const grads = init.grads.map((b) =>
+      this.params.map((p, i) => new Float32Array(b, layout.offsets[i]!, p.size)),
+    );
+    this.ownGrads = grads[this.rank]!;
+    this.pubRows = init.pubRows.map((rs) => rs.map((b) => new Int32Array(b)));
+    this.pubGrads = init.pubGrads.map((rs) => rs.map((b) => new Float32Array(b)));
+    this.rules = init.optimizers.map((o) => o.rule);
+    this.graph = new Graph({ training: true, rng: this.dropout });
+
+    // Dense ownership: the dense optimisers' parameters as one flat run, cut into N ranges.
+    let total = 0;
+    for (const o of init.optimizers)
+      if (o.kind === 'dense') for (const i of o.targets) total += this.params[i]!.size;
+    const lo = denseCut(total, this.threads, this.rank);
+    const hi = denseCut(total, this.threads, this.rank + 1);
+    let offset = 0;
+    init.optimizers.forEach((o, oi) => {
+      if (o.kind !== 'dense') return;
+      o.targets.forEach((pi, ti) => {
+        const p = this.params[pi]!;
+        const s = Math.max(lo, offset) - offset;
+        const e = Math.min(hi, offset + p.size) - offset;
+        offset += p.size;
+        if (e <= s) return;
+        const state = o.state[ti]!.map((b) => new Float32Array(b).subarray(s, e));
+        this.denseParts.push({
+          opt: oi,
+          param: pi,
+          n: e - s,
+          w: p.data.subarray(s, e),
+          state,
+          grads: grads.map((rs) => rs[pi]!.subarray(s, e)),
+          own: this.ownGrads[pi]!.subarray(s, e),
+        });
+      });
+    });
+    init.optimizers.forEach((o, oi) => {
+      if (o.kind !== 'sparse') return;
+      o.targets.forEach((ti, k) => {
+        this.sparseParts.push({ opt: oi, table: ti, state: o.state[k]!.map((b) => new Float32Array(b)) });
+      });
+    });
+    this.sparseTables = this.sparseParts.map((s) => s.table);
   }
-  for (const t of tables) {
-    const { grad, nRows } = t.sparseGrad();
-    const n = nRows * t.dim;
-    for (let i = 0; i < n; i++) grad[i] *= f;
+
+  private get nParams(): number {
+    return this.params.length;
   }
+
+  /**
+   * One step of this rank. Never throws for a failure of the step itself (that is recorded in the
+   * shared `failed` flag and `lastError`, so that every rank still reaches every barrier); throws
+   * only when a barrier times out (rank 0) or the trainer shuts down.
+   */
+  runStep(seq: number, batch: ColumnBatch, deadline: number): void {
+    const N = this.threads;
+    const q = this.rank;
+    const ctrl = this.ctrl;
+    this.seq = seq;
+    this.passedMid = false;
+    this.passedClip = this.clip === undefined;
+    this.passedEnd = q === 0;
+    const B = Atomics.load(ctrl, C_ROWS);
+    const step = Atomics.load(ctrl, C_STEP);
+    // 1. forward and backward on the shard, seeded with its weight n_q / B
+    try {
+      for (let i = 0; i < this.nParams; i++) {
+        const g = this.params[i]!.grad;
+        if (g !== null) g.fill(0);
+      }
+      this.dropout.at(this.seed, q, step);
+      const g = this.graph;
+      g.reset();
+      const loss = this.model.loss(g, batch);
+      this.seedGrad[0] = batch.rows / B;
+      g.backward(loss, this.seedGrad);
+      this.losses[q] = loss.data[0]!;
+      this.adoptDenseGrads();
+      this.publishSparse();
+    } catch (err) {
+      this.fail(err);
+      for (const t of this.tables) t.zeroGrad();
+    }
+    this.arrive(C_MID, N * seq, deadline);
+    this.passedMid = true;
+    // 2. every rank reads the same flags and losses, so all agree on skipping the update
+    const ok = this.allOk() && Number.isFinite(this.batchLoss());
+    let clipScale = 1;
+    try {
+      if (ok) {
+        this.reduceDense();
+        this.reduceSparse();
+      }
+      if (this.clip !== undefined) {
+        this.sqSums[q] = ok ? this.ownSquares() : 0;
+        this.arrive(C_CLIP, N * seq, deadline);
+        this.passedClip = true;
+        let sq = 0;
+        for (let r = 0; r < N; r++) sq += this.sqSums[r]!;
+        // Every rank sees the same sum, so all skip the update together (clipGradNorm throws on one thread).
+        this.gradNotFinite = ok && !Number.isFinite(sq);
+        if (!this.gradNotFinite) clipScale = clipFactor(Math.sqrt(sq), this.clip);
+      }
+      if (ok && !this.gradNotFinite) this.update(clipScale);
+    } catch (err) {
+      if (err instanceof ShutdownSignal) throw err;
+      this.fail(err);
+    }
+    for (const ti of this.sparseTables) this.tables[ti]!.zeroGrad();
+    if (q !== 0) {
+      this.arrive(C_END, (N - 1) * seq, deadline);
+      this.passedEnd = true;
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (Atomics.load(this.ctrl, failedAt(this.rank)) !== 0) return; // report the first error only
+    this.lastError = err;
+    this.report(err);
+    Atomics.store(this.ctrl, failedAt(this.rank), FAILED_STEP);
+  }
+
+  /** For a dying worker: arrives at the barriers of the current step it has not passed. */
+  abandon(): void {
+    const N = this.threads;
+    if (!this.passedMid) this.arrive(C_MID, N * this.seq, 0, false);
+    if (!this.passedClip) this.arrive(C_CLIP, N * this.seq, 0, false);
+    if (!this.passedEnd) this.arrive(C_END, (N - 1) * this.seq, 0, false);
+    this.passedMid = this.passedClip = this.passedEnd = true;
+  }
+
+  /** Sum over ranks of shard loss × n_r / B, in rank order: the full-batch mean loss. */
+  batchLoss(): number {
+    const B = Atomics.load(this.ctrl, C_ROWS);
+    let loss = 0;
+    for (let r = 0; r < this.threads; r++) {
+      const rows = Atomics.load(this.ctrl, shardRowsAt(r));
+      loss += (this.losses[r]! * rows) / B;
+    }
+    return loss;
+  }
+
+  private allOk(): boolean {
+    for (let r = 0; r < this.threads; r++) if (Atomics.load(this.ctrl, failedAt(r)) !== 0) return false;
+    return true;
+  }
+
+  /**
+   * The graph allocates a parameter's gradient the first time a backward pass reaches it (until
+   * then it is null and optimisers skip the parameter, as in PyTorch); from then on the rank's
+   * gradient lives in its shared buffer, where the owners of each range read it.
+   */
+  private adoptDenseGrads(): void {
+    const base = this.rank * this.nParams;
+    for (let i = 0; i < this.nParams; i++) {
+      const p = this.params[i]!;
+      const shared = this.ownGrads[i]!;
+      if (p.grad === null) continue;
+      if (p.grad !== shared) {
+        shared.set(p.grad);
+        p.grad = shared;
+      }
+      this.reached[base + i] = 1;
+    }
+  }
+
+  private publishSparse(): void {
+    const base = this.rank * this.tables.length;
+    for (const ti of this.sparseTables) {
+      const t = this.tables[ti]!;
+      const sg = t.sparseGrad();
+      this.sparseCounts[base + ti] = sg.nRows;
+      this.pubRows[this.rank]![ti]!.set(sg.rows.subarray(0, sg.nRows));
+      this.pubGrads[this.rank]![ti]!.set(sg.grad.subarray(0, sg.nRows * t.dim));
+      t.zeroGrad();
+    }
+  }
+
+  private reachedByAny(param: number): boolean {
+    for (let r = 0; r < this.threads; r++) if (this.reached[r * this.nParams + param] !== 0) return true;
+    return false;
+  }
+
+  /**
+   * Sums every rank's gradient over the owned ranges into this rank's buffer: its own shard's
+   * gradient first, then the others in rank order (a fixed order for a given N, so runs repeat
+   * bit for bit; for N = 2 it is the same sum either way, float addition being commutative). The
+   * adds go through the kernel seam's copyBlock, which the native provider vectorises.
+   */
+  private reduceDense(): void {
+    const k = getKernels();
+    for (const part of this.denseParts) {
+      if (!this.reachedByAny(part.param)) continue;
+      const { grads, own, n } = part;
+      for (let r = 0; r < this.threads; r++)
+        if (r !== this.rank) k.copyBlock(grads[r]!, 0, n, own, 0, n, 1, n, true);
+    }
+  }
+
+  /** Merges the owned rows (id mod N = rank) of every rank's published gradient, in rank order. */
+  private reduceSparse(): void {
+    const N = this.threads;
+    const q = this.rank;
+    for (const ti of this.sparseTables) {
+      const t = this.tables[ti]!;
+      const dim = t.dim;
+      for (let r = 0; r < N; r++) {
+        const n = this.sparseCounts[r * this.tables.length + ti]!;
+        if (n === 0) continue;
+        const rows = this.pubRows[r]![ti]!;
+        const grad = this.pubGrads[r]![ti]!;
+        this.ensureScratch(n);
+        const ids = this.scratchIds;
+        const pos = this.scratchPos;
+        let m = 0;
+        for (let i = 0; i < n; i++) {
+          const id = rows[i]!;
+          if (id % N === q) {
+            ids[m] = id;
+            pos[m++] = i;
+          }
+        }
+        if (m === 0) continue;
+        const slots = this.scratchSlots;
+        const dst = t.assignSlots(ids, m, slots);
+        for (let j = 0; j < m; j++) {
+          const o = slots[j]! * dim;
+          const go = pos[j]! * dim;
+          for (let d = 0; d < dim; d++) dst[o + d] += grad[go + d]!;
+        }
+      }
+    }
+  }
+
+  private ensureScratch(n: number): void {
+    if (this.scratchIds.length >= n) return;
+    const cap = Math.max(n, this.scratchIds.length * 2, 1024);
+    this.scratchIds = new Int32Array(cap);
+    this.scratchPos = new Int32Array(cap);
+    this.scratchSlots = new Int32Array(cap);
+  }
+
+  /** Sum of squares (float64) of the reduced gradient this rank owns. */
+  private ownSquares(): number {
+    let sq = 0;
+    for (const part of this.denseParts) {
+      if (!this.reachedByAny(part.param)) continue;
+      const g = part.own;
+      for (let j = 0; j < part.n; j++) sq += g[j]! * g[j]!;
+    }
+    for (const ti of this.sparseTables) {
+      const t = this.tables[ti]!;
+      const { grad, nRows } = t.sparseGrad();
+      const n = nRows * t.dim;
+      for (let j = 0; j < n; j++) sq += grad[j]! * grad[j]!;
+    }
+    return sq;
+  }
+
+  private update(clipScale: number): void {
+    const s = this.scalars;
+    for (const part of this.denseParts) {
+      if (!this.reachedByAny(part.param)) continue;
+      if (clipScale !== 1) for (let j = 0; j < part.n; j++) part.own[j] *= clipScale;
+      const o = part.opt;
+      applyRule(this.rules[o]!, part.w, part.state, part.own, ROW0, 1, part.n, s[2 * o]!, s[2 * o + 1]!);
+    }
+    for (const part of this.sparseParts) {
+      const t = this.tables[part.table]!;
+      const sg = t.sparseGrad();
+      if (sg.nRows === 0) continue;
+      if (clipScale !== 1) for (let j = 0; j < sg.nRows * t.dim; j++) sg.grad[j] *= clipScale;
+      const o = part.opt;
+      applyRule(
+        this.rules[o]!,
+        t.weight.data,
+        part.state,
+        sg.grad,
+        sg.rows,
+        sg.nRows,
+        t.dim,
+        s[2 * o]!,
+        s[2 * o + 1]!,
+      );
+    }
+  }
+
+  /**
+   * Arrives at a cumulative barrier counter and waits until it reaches `target`. Rank 0 gives up at
+   * `deadline` (a worker is dead or stuck); workers give up only at shutdown.
+   */
+  private arrive(idx: number, target: number, deadline: number, wait = true): void {
+    const ctrl = this.ctrl;
+    const v = Atomics.add(ctrl, idx, 1) + 1;
+    if (v >= target) {
+      Atomics.notify(ctrl, idx);
+      return;
+    }
+    if (!wait) return;
+    if (!waitAtLeast(ctrl, idx, target, this.rank === 0 ? deadline : Number.POSITIVE_INFINITY)) {
+      if (Atomics.load(ctrl, C_SEQ) === SHUTDOWN) throw new ShutdownSignal();
+      throw new Error(
+        `parallel: a worker did not reach the ${barrierName(idx)} barrier of step ${Atomics.load(ctrl, C_STEP)} in time`,
+      );
+    }
+  }
+}
+
+/** Thrown inside a worker when the trainer shuts down while the worker waits at a barrier. */
+export class ShutdownSignal extends Error {
+  constructor() {
+    super('parallel: trainer shut down');
+  }
+}
+
+function barrierName(idx: number): string {
+  return idx === C_MID ? 'after-backward' : idx === C_CLIP ? 'clipping' : 'after-update';
+}
+
+/**
+ * Waits until ctrl[idx] ≥ target: polls for up to SPIN_MS, then futex sleeps in 100 ms slices (so
+ * shutdown and the deadline are noticed). Returns false at the deadline or on shutdown.
+ */
+export function waitAtLeast(ctrl: Int32Array, idx: number, target: number, deadline: number): boolean {
+  if (spinUntil(() => Atomics.load(ctrl, idx) >= target)) return true;
+  for (;;) {
+    const v = Atomics.load(ctrl, idx);
+    if (v >= target) return true;
+    if (Atomics.load(ctrl, C_SEQ) === SHUTDOWN || Date.now() > deadline) return false;
+    Atomics.wait(ctrl, idx, v, 100);
+  }
+}
+
+/** A worker's wait for the next start signal: returns the new value of the signal. */
+export function waitForStart(ctrl: Int32Array, seen: number): number {
+  spinUntil(() => Atomics.load(ctrl, C_SEQ) !== seen);
+  for (;;) {
+    const v = Atomics.load(ctrl, C_SEQ);
+    if (v !== seen) return v;
+    Atomics.wait(ctrl, C_SEQ, seen);
+  }
+}
+
+/** Polls `done` for up to SPIN_MS; true as soon as it holds. */
+function spinUntil(done: () => boolean): boolean {
+  const end = performance.now() + SPIN_MS;
+  do {
+    for (let i = 0; i < 64; i++) if (done()) return true;
+  } while (performance.now() < end);
+  return false;
+}
+
+/**
+ * Where each parameter's gradient lives in a rank's gradient buffer: byte offsets on 64-byte
+ * (cache-line) boundaries with a line of padding at both ends. During backward every rank keeps
+ * adding into its small gradients (bias columns are summed row by row), so two ranks' gradients
+ * must never share a cache line — with one small SharedArrayBuffer per parameter and rank they
+ * could, and the line would bounce between the cores on every add.
+ */
+export function gradLayout(sizes: readonly number[]): { offsets: number[]; bytes: number } {
+  const LINE = 64;
+  const offsets: number[] = [];
+  let at = LINE;
+  for (const n of sizes) {
+    offsets.push(at);
+    at += Math.ceil((4 * n) / LINE) * LINE;
+  }
+  return { offsets, bytes: at + LINE };
+}
+
+/** Rank-local views of a rank's input columns. */
+export function columnViews(
+  cols: Record<string, SharedArrayBuffer>,
+  columns: Record<string, ColumnSpec>,
+): Record<string, Int32Array | Float32Array> {
+  const out: Record<string, Int32Array | Float32Array> = {};
+  for (const [name, spec] of Object.entries(columns))
+    out[name] = spec.type === 'i32' ? new Int32Array(cols[name]!) : new Float32Array(cols[name]!);
+  return out;
+}
+
+/** Replaces a worker model's parameter and table memory by rank 0's shared buffers. */
+export function adoptSharedParams(model: Trainable, init: RankInit): void {
+  const params = model.store.params();
+  const tables = model.store.tables();
+  if (params.length !== init.params.length || tables.length !== init.tables.length) {
+    throw new Error(
+      `worker ${init.rank}: factory built ${params.length} parameters and ${tables.length} tables, rank 0 has ${init.params.length} and ${init.tables.length}`,
+    );
+  }
+  params.forEach((p, i) => {
+    const data = new Float32Array(init.params[i]!);
+    if (data.length !== p.size)
+      throw new Error(
+        `worker ${init.rank}: parameter '${p.name}' has ${p.size} values, rank 0's has ${data.length}`,
+      );
+    p.data = data;
+  });
+  tables.forEach((t, i) => {
+    const data = new Float32Array(init.tables[i]!);
+    if (data.length !== t.weight.size)
+      throw new Error(`worker ${init.rank}: table '${t.name}' size differs from rank 0's`);
+    t.weight.data = data;
+  });
 }
 
 export class ParallelTrainer {
   private readonly workers: Worker[] = [];
   private readonly errorPorts: MessagePort[] = [];
   private readonly ctrl: Int32Array;
-  private readonly wbufs: {
-    cols: Record<string, Int32Array | Float32Array>;
-    denseGrads: Float32Array[];
-    sparseRows: Int32Array[];
-    sparseGrads: Float32Array[];
-    sparseCounts: Int32Array;
-    loss: Float64Array;
-  }[] = [];
   private readonly graph: Graph;
+  /** Rank 0's part of the protocol (threads > 1). */
+  private rank0: Rank | null = null;
+  private workerCols: Record<string, Int32Array | Float32Array>[] = [];
+  private workerInits: RankInit[] = [];
+  private scalars: Float64Array = new Float64Array(0);
+  private optimizerList: Optimizer[];
   private gen = 0;
+  private seq = 0;
   private readonly dropout = new StepRng();
   private closed = false;
+  /** Set when a worker died or a barrier timed out: the trainer cannot continue. */
+  private broken: string | null = null;
   readonly optimizers: Record<string, Optimizer>;
 
   private constructor(
@@ -171,9 +727,10 @@ export class ParallelTrainer {
     readonly threads: number,
     private readonly opts: ParallelTrainerOptions,
   ) {
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_STRIDE * Math.max(1, threads - 1)));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (C_HEADER + RANK_STRIDE * threads)));
     this.graph = new Graph({ training: true, rng: this.dropout });
     this.optimizers = opts.makeOptimizers(model.store);
+    this.optimizerList = Object.values(this.optimizers);
   }
 
   static async create(opts: ParallelTrainerOptions): Promise<ParallelTrainer> {
@@ -192,56 +749,84 @@ export class ParallelTrainer {
       for (const t of store.tables()) t.weight.data = shareFloat32(t.weight.data);
     }
     const trainer = new ParallelTrainer(model, opts.threads, opts);
-    try {
-      await trainer.startWorkers();
-    } catch (err) {
-      await trainer.close();
-      throw err;
+    if (opts.threads > 1) {
+      try {
+        trainer.shareState();
+        await trainer.startWorkers();
+      } catch (err) {
+        await trainer.close();
+        throw err;
+      }
     }
     return trainer;
   }
 
-  private async startWorkers(): Promise<void> {
-    const { opts, model } = this;
+  /** Moves the optimisers' state into shared memory and builds the buffers every rank shares. */
+  private shareState(): void {
+    const { opts, model, threads: N } = this;
     const params = model.store.params();
     const tables = model.store.tables();
-    const maxShard = shardRange(opts.maxRows, this.threads, 0)[1];
+    const paramIndex = new Map(params.map((p, i) => [p.name, i]));
+    const tableIndex = new Map(tables.map((t, i) => [t.name, i]));
+    const shared: SharedOptimizer[] = Object.entries(this.optimizers).map(([name, o]) => {
+      if (o.layout === undefined || o.advance === undefined || o.relocateState === undefined) {
+        throw new Error(
+          `parallel: optimiser '${name}' does not support data-parallel training (it needs layout(), advance() ` +
+            'and relocateState(), as Adam, AdamW, Adagrad, SparseAdam and SparseAdagrad have)',
+        );
+      }
+      o.relocateState(shareFloat32);
+      const layout = o.layout();
+      const index = layout.kind === 'dense' ? paramIndex : tableIndex;
+      const targets = layout.targets.map((t) => {
+        const i = index.get(t);
+        if (i === undefined)
+          throw new Error(`parallel: optimiser '${name}' trains '${t}', which is not in the model's store`);
+        return i;
+      });
+      return {
+        rule: layout.rule,
+        kind: layout.kind,
+        targets,
+        state: layout.state.map((bs) => bs.map((b) => b.buffer as SharedArrayBuffer)),
+      };
+    });
+    const maxShard = shardRange(opts.maxRows, N, 0)[1];
+    const sab = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
+    const base = {
+      threads: N,
+      factory: opts.factory,
+      seed: opts.seed,
+      columns: opts.columns,
+      maxGradNorm: opts.maxGradNorm,
+      ctrl: this.ctrl.buffer as SharedArrayBuffer,
+      losses: sab(8 * N),
+      sqSums: sab(8 * N),
+      scalars: sab(16 * shared.length),
+      reached: sab(4 * N * params.length),
+      sparseCounts: sab(4 * N * tables.length),
+      params: params.map((p) => p.data.buffer as SharedArrayBuffer),
+      tables: tables.map((t) => t.weight.data.buffer as SharedArrayBuffer),
+      grads: Array.from({ length: N }, () => sab(gradLayout(params.map((p) => p.size)).bytes)),
+      pubRows: Array.from({ length: N }, () => tables.map((t) => sab(4 * t.vocab))),
+      pubGrads: Array.from({ length: N }, () => tables.map((t) => sab(4 * t.vocab * t.dim))),
+      optimizers: shared,
+    };
+    this.scalars = new Float64Array(base.scalars);
+    this.rank0 = new Rank({ ...base, rank: 0, cols: null }, model);
+    for (let r = 1; r < N; r++) {
+      const cols: Record<string, SharedArrayBuffer> = {};
+      for (const [name, spec] of Object.entries(opts.columns)) cols[name] = sab(4 * maxShard * spec.width);
+      this.workerCols.push(columnViews(cols, opts.columns));
+      this.workerInits.push({ ...base, rank: r, cols });
+    }
+  }
+
+  private async startWorkers(): Promise<void> {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     const ready: Promise<void>[] = [];
-    for (let r = 1; r < this.threads; r++) {
-      const cols: Record<string, SharedArrayBuffer> = {};
-      const colViews: Record<string, Int32Array | Float32Array> = {};
-      for (const [name, spec] of Object.entries(opts.columns)) {
-        const sab = new SharedArrayBuffer(4 * maxShard * spec.width);
-        cols[name] = sab;
-        colViews[name] = spec.type === 'i32' ? new Int32Array(sab) : new Float32Array(sab);
-      }
-      const buffers: WorkerBuffers = {
-        cols,
-        denseGrads: params.map((p) => new SharedArrayBuffer(4 * p.size)),
-        sparseRows: tables.map((t) => new SharedArrayBuffer(4 * t.vocab)),
-        sparseGrads: tables.map((t) => new SharedArrayBuffer(4 * t.vocab * t.dim)),
-        sparseCounts: new SharedArrayBuffer(4 * Math.max(1, tables.length)),
-        loss: new SharedArrayBuffer(8),
-      };
-      this.wbufs.push({
-        cols: colViews,
-        denseGrads: buffers.denseGrads.map((b) => new Float32Array(b)),
-        sparseRows: buffers.sparseRows.map((b) => new Int32Array(b)),
-        sparseGrads: buffers.sparseGrads.map((b) => new Float32Array(b)),
-        sparseCounts: new Int32Array(buffers.sparseCounts),
-        loss: new Float64Array(buffers.loss),
-      });
-      const init: WorkerInit = {
-        rank: r,
-        factory: opts.factory,
-        seed: opts.seed,
-        columns: opts.columns,
-        ctrl: this.ctrl.buffer as SharedArrayBuffer,
-        params: params.map((p) => p.data.buffer as SharedArrayBuffer),
-        tables: tables.map((t) => t.weight.data.buffer as SharedArrayBuffer),
-        buffers,
-      };
+    for (const init of this.workerInits) {
+      const r = init.rank;
       const { port1, port2 } = new MessageChannel();
       const w = spawnWorker(new URL(`./parallelWorker${ext}`, import.meta.url), {
         workerData: { init, errors: port2 },
@@ -285,6 +870,7 @@ export class ParallelTrainer {
    */
   step(batch: ColumnBatch): number {
     if (this.closed) throw new Error('parallel: trainer is closed');
+    if (this.broken !== null) throw new Error(`parallel: trainer cannot continue: ${this.broken}`);
     const B = batch.rows;
     const N = this.threads;
     if (!Number.isInteger(B) || B < N || B > this.opts.maxRows) {
@@ -293,88 +879,131 @@ export class ParallelTrainer {
       );
     }
     checkBatch(batch, this.opts.columns);
+    return N === 1 ? this.stepSingle(batch) : this.stepParallel(batch);
+  }
+
+  private stepSingle(batch: ColumnBatch): number {
     const { store } = this.model;
-    const params = store.params();
-    const tables = store.tables();
     this.gen++;
     this.dropout.at(this.opts.seed, 0, this.gen);
-    // Hand out shards 1..N−1 first so workers start while rank 0 computes shard 0.
-    for (let r = 1; r < N; r++) {
-      const [s, e] = shardRange(B, N, r);
-      const wb = this.wbufs[r - 1]!;
-      for (const [name, spec] of Object.entries(this.opts.columns)) {
-        wb.cols[name]!.set(batch.cols[name]!.subarray(s * spec.width, e * spec.width));
-      }
-      const c = (r - 1) * CTRL_STRIDE;
-      Atomics.store(this.ctrl, c + 1, e - s);
-      Atomics.store(this.ctrl, c + 2, B);
-      Atomics.store(this.ctrl, c, this.gen);
-      Atomics.notify(this.ctrl, c);
-    }
-    const [s0, e0] = shardRange(B, N, 0);
-    const shard0 = N === 1 ? batch : sliceBatch(batch, this.opts.columns, s0, e0);
     const g = this.graph;
     g.reset();
-    const loss0 = this.model.loss(g, shard0);
-    g.backward(loss0);
-    let loss = (loss0.data[0]! * (e0 - s0)) / B;
-    scaleGrads(params, tables, (e0 - s0) / B);
-    for (let r = 1; r < N; r++) {
-      try {
-        this.waitFor(r);
-      } catch (err) {
-        // Wait for the other workers too, so none is still writing when the next step starts,
-        // and drop this step's partial gradients.
-        for (let q = r + 1; q < N; q++) this.waitFor(q, false);
-        store.zeroGrad();
-        throw err;
-      }
-      const wb = this.wbufs[r - 1]!;
-      const [s, e] = shardRange(B, N, r);
-      loss += (wb.loss[0]! * (e - s)) / B;
-      for (let i = 0; i < params.length; i++) {
-        const src = wb.denseGrads[i]!;
-        const dst = params[i]!.ensureGrad();
-        for (let j = 0; j < dst.length; j++) dst[j] += src[j]!;
-      }
-      for (let i = 0; i < tables.length; i++)
-        mergeSparse(tables[i]!, wb.sparseRows[i]!, wb.sparseGrads[i]!, wb.sparseCounts[i]!);
+    let loss: number;
+    try {
+      const lossT = this.model.loss(g, batch);
+      g.backward(lossT);
+      loss = lossT.data[0]!;
+    } catch (err) {
+      store.zeroGrad();
+      throw err;
     }
     if (!Number.isFinite(loss)) {
       store.zeroGrad();
       throw new Error(`training step ${this.gen}: loss is ${loss} (NaN or Inf); stopping before the update`);
     }
-    if (this.opts.maxGradNorm !== undefined) clipGradNorm(params, tables, this.opts.maxGradNorm);
-    for (const opt of Object.values(this.optimizers)) opt.step();
+    if (this.opts.maxGradNorm !== undefined)
+      clipGradNorm(store.params(), store.tables(), this.opts.maxGradNorm);
+    for (const opt of this.optimizerList) opt.step();
     return loss;
   }
 
-  private waitFor(r: number, reportFailure = true): void {
-    const c = (r - 1) * CTRL_STRIDE;
+  private stepParallel(batch: ColumnBatch): number {
+    const N = this.threads;
+    const B = batch.rows;
+    const ctrl = this.ctrl;
+    const rank0 = this.rank0!;
+    for (let r = 1; r < N; r++) {
+      if (Atomics.load(ctrl, failedAt(r)) === FAILED_DEAD) {
+        this.broken = `worker ${r} has stopped: ${this.workerMessage(r)}`;
+        throw new Error(`parallel: trainer cannot continue: ${this.broken}`);
+      }
+    }
+    this.gen++;
+    this.seq++;
+    // Count the step on rank 0's optimisers and publish (lr, t); rolled back if the step fails.
+    this.optimizerList.forEach((o, i) => {
+      o.advance!(this.scalars, 2 * i);
+    });
+    Atomics.store(ctrl, C_STEP, this.gen);
+    Atomics.store(ctrl, C_ROWS, B);
+    for (let r = 0; r < N; r++) {
+      const [s, e] = shardRange(B, N, r);
+      Atomics.store(ctrl, shardRowsAt(r), e - s);
+      Atomics.compareExchange(ctrl, failedAt(r), FAILED_STEP, 0);
+      if (r === 0) continue;
+      const cols = this.workerCols[r - 1]!;
+      for (const [name, spec] of Object.entries(this.opts.columns))
+        cols[name]!.set(batch.cols[name]!.subarray(s * spec.width, e * spec.width));
+    }
+    // Hand out shards 1..N−1 first so workers start while rank 0 computes shard 0.
+    Atomics.store(ctrl, C_SEQ, this.seq);
+    Atomics.notify(ctrl, C_SEQ);
+    const [s0, e0] = shardRange(B, N, 0);
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
-    for (;;) {
-      const done = Atomics.load(this.ctrl, c + 3);
-      if (done === this.gen) break;
-      if (Date.now() > deadline)
-        throw new Error(`parallel: worker ${r} did not finish step ${this.gen} in time`);
-      Atomics.wait(this.ctrl, c + 3, done, 1000);
+    try {
+      rank0.runStep(this.seq, sliceBatch(batch, this.opts.columns, s0, e0), deadline);
+      if (!waitAtLeast(ctrl, C_END, (N - 1) * this.seq, deadline))
+        throw new Error(`parallel: a worker did not finish step ${this.gen} in time`);
+    } catch (err) {
+      this.broken = err instanceof Error ? err.message : String(err);
+      throw err;
     }
-    if (Atomics.load(this.ctrl, c + 4) !== 0) {
-      // Always take the message off the port, so a later failure never reports a stale one.
-      const msg = receiveMessageOnPort(this.errorPorts[r - 1]!);
-      const text = (msg?.message as { error?: string } | undefined)?.error ?? 'unknown error';
-      if (reportFailure) throw new Error(`parallel: worker ${r} failed at step ${this.gen}: ${text}`);
+    const failure = this.failure(rank0);
+    if (failure !== null) {
+      this.rollBack();
+      throw failure;
     }
+    const loss = rank0.batchLoss();
+    if (!Number.isFinite(loss)) {
+      this.rollBack();
+      throw new Error(`training step ${this.gen}: loss is ${loss} (NaN or Inf); stopping before the update`);
+    }
+    if (rank0.gradNotFinite) {
+      this.rollBack();
+      throw new Error(
+        `training step ${this.gen}: the gradient norm is NaN or Inf (clipping); stopping before the update`,
+      );
+    }
+    return loss;
+  }
+
+  /** The first failure of this step, rank order: rank 0's own error, or a worker's message. */
+  private failure(rank0: Rank): Error | null {
+    for (let r = 0; r < this.threads; r++) {
+      const f = Atomics.load(this.ctrl, failedAt(r));
+      if (f === 0) continue;
+      if (r === 0) {
+        const e = rank0.lastError;
+        return e instanceof Error ? e : new Error(String(e));
+      }
+      const text = this.workerMessage(r);
+      // Drain the other workers' messages, so a later failure never reports a stale one.
+      for (let q = r + 1; q < this.threads; q++)
+        if (Atomics.load(this.ctrl, failedAt(q)) !== 0) this.workerMessage(q);
+      if (f === FAILED_DEAD) this.broken = `worker ${r} has stopped: ${text}`;
+      return new Error(`parallel: worker ${r} failed at step ${this.gen}: ${text}`);
+    }
+    return null;
+  }
+
+  private workerMessage(r: number): string {
+    const msg = receiveMessageOnPort(this.errorPorts[r - 1]!);
+    return (msg?.message as { error?: string } | undefined)?.error ?? 'unknown error';
+  }
+
+  /** Undoes advance(): a skipped update does not count as an optimiser step. */
+  private rollBack(): void {
+    this.optimizerList.forEach((o, i) => {
+      o.setStepCount(this.scalars[2 * i + 1]! - 1);
+    });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (let r = 1; r <= this.workers.length; r++) {
-      const c = (r - 1) * CTRL_STRIDE;
-      Atomics.store(this.ctrl, c, SHUTDOWN);
-      Atomics.notify(this.ctrl, c);
-    }
+    Atomics.store(this.ctrl, C_SEQ, SHUTDOWN);
+    Atomics.notify(this.ctrl, C_SEQ);
+    for (const idx of [C_MID, C_CLIP, C_END]) Atomics.notify(this.ctrl, idx);
     await Promise.all(this.workers.map((w) => w.terminate()));
     for (const p of this.errorPorts) p.close();
   }
@@ -434,23 +1063,4 @@ export function sliceBatch(
   for (const [name, spec] of Object.entries(columns))
     cols[name] = batch.cols[name]!.subarray(s * spec.width, e * spec.width);
   return { rows: e - s, cols };
-}
-
-/** Adds a worker's compact sparse gradient (rows[0..n), grad) into the table's own, row by row. */
-function mergeSparse(t: EmbeddingTable, rows: Int32Array, grad: Float32Array, n: number): void {
-  if (n === 0) return;
-  const slots = scratchSlots(n);
-  const dst = t.assignSlots(rows, n, slots);
-  const dim = t.dim;
-  for (let r = 0; r < n; r++) {
-    const o = slots[r]! * dim;
-    const go = r * dim;
-    for (let d = 0; d < dim; d++) dst[o + d] += grad[go + d]!;
-  }
-}
-
-let slotScratch = new Int32Array(1024);
-function scratchSlots(n: number): Int32Array {
-  if (slotScratch.length < n) slotScratch = new Int32Array(Math.max(n, slotScratch.length * 2));
-  return slotScratch;
 }

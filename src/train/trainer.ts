@@ -353,10 +353,18 @@ export function train(opts: TrainOptions): TrainResult {
   const cfg = opts.config;
   const { train: trainSet, valid } = opts.data;
   const roles = modeRoles(cfg.mode);
+  // Data-parallel training (src/engine/parallel.ts) needs the step as a Trainable: a loss of
+  // (graph, rows of a batch) alone, rebuilt by a factory in every worker. This loop's step also
+  // depends on the step number (λ schedule, rank-distillation lists drawn from the whole loaded
+  // dataset), reports and NaN-checks every loss term by name, takes a data/batch.ts Batch (sequence
+  // columns, Float64 timestamps) where the parallel trainer ships flat i32/f32 columns, and keeps one
+  // dropout stream in its checkpoints; none of that fits the Trainable contract yet.
   if (cfg.threads > 1) {
     throw new Error(
-      `threads: ${cfg.threads} — the distillation trainer runs on one thread; set threads: 1 ` +
-        '(teacher and student share one tape and one optimiser step per batch)',
+      `threads: ${cfg.threads} — kdrec train runs on one thread; set threads: 1. Data-parallel ` +
+        'training (--threads N) is available to engine models (kdrec bench train) but not yet to the ' +
+        'distillation loop: its step depends on the step number and the whole dataset (λ schedule, rank ' +
+        'distillation), names every loss term, and keeps one dropout stream in its checkpoints',
     );
   }
   const rootRng = new Rng(cfg.seed);
