@@ -26,6 +26,7 @@ import { readSafetensors, readSafetensorsAsync, type SafetensorsFile } from '../
 import { hashBucket, Vocab, type VocabJSON } from '../engine/vocab.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportManifest } from './export.js';
 import { CompiledGraph, type GraphDesc, type GraphWeight } from './graph.js';
+import { OnlinePrivileged } from './onlinePrivileged.js';
 
 const manifestSchema = z.object({
   format: z.literal(EXPORT_FORMAT),
@@ -37,11 +38,28 @@ const manifestSchema = z.object({
   temperature: z.number().positive(),
   dim: z.number().int().positive(),
   itemCount: z.number().int().min(0),
+  ranker: z
+    .object({
+      windowFeatures: z.array(
+        z.object({
+          field: z.string(),
+          keyField: z.string(),
+          countLabel: z.string().nullable(),
+          windowSeconds: z.number().positive(),
+          keysPerItem: z.number().int().min(1),
+          keySpace: z.number().int().min(1),
+        }),
+      ),
+    })
+    .nullable()
+    .optional(),
   files: z.object({
     weights: z.string(),
     userTower: z.string(),
     itemTower: z.string(),
     prerank: z.string().nullable(),
+    rank: z.string().nullable().optional(),
+    rankKeys: z.string().nullable().optional(),
     itemVectors: z.string(),
     itemFeatures: z.string(),
     itemIds: z.string(),
@@ -314,6 +332,8 @@ interface BundleParts {
   userTower: CompiledGraph;
   itemTower: CompiledGraph;
   prerank: CompiledGraph | null;
+  rank: CompiledGraph | null;
+  rankPrivileged: OnlinePrivileged | null;
   itemVectors: Float32Array;
   itemLive: Uint8Array | null;
   items: Columns;
@@ -332,6 +352,9 @@ export class ServingBundle {
   readonly userTower: CompiledGraph;
   readonly itemTower: CompiledGraph;
   readonly prerank: CompiledGraph | null;
+  /** The ranker (third stage) and the request-time computation of its privileged inputs. */
+  readonly rank: CompiledGraph | null;
+  readonly rankPrivileged: OnlinePrivileged | null;
   /** `[N, D]` item vectors (rows are catalogue rows). */
   readonly itemVectors: Float32Array;
   /** 1 per catalogue row still served, 0 for a removed item; null when nothing was removed. */
@@ -356,6 +379,8 @@ export class ServingBundle {
     this.userTower = p.userTower;
     this.itemTower = p.itemTower;
     this.prerank = p.prerank;
+    this.rank = p.rank;
+    this.rankPrivileged = p.rankPrivileged;
     this.itemVectors = p.itemVectors;
     this.itemLive = p.itemLive;
     this.items = p.items;
@@ -471,28 +496,62 @@ export class ServingBundle {
   prerankScores(user: EncodedUser, rows: Int32Array): Float32Array {
     if (this.prerank === null)
       throw new Error(`export ${this.dir} has no pre-ranker (export with --prerank-run)`);
+    return this.scoreCandidates(this.prerank, 'pre-ranker', user, rows, {});
+  }
+
+  /**
+   * Ranker logits of `rows` for one user: as `prerankScores`, plus the privileged columns (one value
+   * per row, from `rankPrivileged.columns`: the request-time window counts).
+   */
+  rankScores(
+    user: EncodedUser,
+    rows: Int32Array,
+    privileged: Readonly<Record<string, Float32Array>>,
+  ): Float32Array {
+    if (this.rank === null) throw new Error(`export ${this.dir} has no ranker (export with --rank-run)`);
+    for (const [f, col] of Object.entries(privileged)) {
+      if (col.length !== rows.length)
+        throw new Error(
+          `ranker: privileged column '${f}' has ${col.length} values for ${rows.length} candidates`,
+        );
+    }
+    return this.scoreCandidates(this.rank, 'ranker', user, rows, privileged);
+  }
+
+  /** Runs a candidate-scoring graph: user columns one row, item columns gathered, `extra` numerics as given. */
+  private scoreCandidates(
+    graph: CompiledGraph,
+    what: string,
+    user: EncodedUser,
+    rows: Int32Array,
+    extra: Readonly<Record<string, Float32Array>>,
+  ): Float32Array {
     const n = rows.length;
     const b: Batch = { size: n, cat: {}, seq: {}, num: {}, labels: {}, extra: {} };
     const u = user.batch;
     // User and context columns stay one row: the graph evaluates what depends on them once.
     const constant = new Set<string>();
     const missing = (f: string) =>
-      new Error(`pre-ranker reads '${f}', which neither the request nor the catalogue has`);
-    for (const f of this.prerank.inputs.cat) {
+      new Error(`${what} reads '${f}', which neither the request nor the catalogue has`);
+    for (const f of graph.inputs.cat) {
       const uc = u.cat[f];
       const src = this.items.cat[f];
       if (uc !== undefined) constant.add(f);
       else if (src === undefined) throw missing(f);
       b.cat[f] = uc ?? Int32Array.from(rows, (r) => src![r]!);
     }
-    for (const f of this.prerank.inputs.num) {
+    for (const f of graph.inputs.num) {
       const uc = u.num[f];
       const src = this.items.num[f];
+      if (extra[f] !== undefined) {
+        b.num[f] = extra[f]!;
+        continue;
+      }
       if (uc !== undefined) constant.add(f);
       else if (src === undefined) throw missing(f);
       b.num[f] = uc ?? Float32Array.from(rows, (r) => src![r]!);
     }
-    for (const f of this.prerank.inputs.seq) {
+    for (const f of graph.inputs.seq) {
       const us = u.seq[f];
       const src = this.items.seq[f];
       if (us !== undefined) {
@@ -506,7 +565,7 @@ export class ServingBundle {
       for (let i = 0; i < n; i++) ids.set(src.ids.subarray(rows[i]! * L, rows[i]! * L + L), i * L);
       b.seq[f] = { ids, maxLen: L };
     }
-    return this.prerank.run(b, constant);
+    return graph.run(b, constant);
   }
 }
 
@@ -525,6 +584,7 @@ export function* bundleLoader(dir: string): Loader<ServingBundle> {
   const userTower = yield* graph(m.files.userTower);
   const itemTower = yield* graph(m.files.itemTower);
   const prerank = m.files.prerank ? yield* graph(m.files.prerank) : null;
+  const rank = m.files.rank ? yield* graph(m.files.rank) : null;
   if (userTower.outDim !== m.dim)
     throw new Error(`${dir}: user tower width ${userTower.outDim} differs from manifest dim ${m.dim}`);
   const { vectors, live } = yield* itemVectorsLoader(dir, m);
@@ -544,9 +604,43 @@ export function* bundleLoader(dir: string): Loader<ServingBundle> {
     userRow = yield* indexIds(ids);
   }
   const names = new Set([...userTower.inputs.cat, ...userTower.inputs.seq, ...userTower.inputs.num]);
-  if (prerank) {
-    for (const f of [...prerank.inputs.cat, ...prerank.inputs.seq, ...prerank.inputs.num])
-      if (schema.field(f).group !== 'item') names.add(f);
+  for (const g of [prerank, rank]) {
+    if (g === null) continue;
+    // Privileged inputs are computed per candidate (rankPrivileged), never sent by the request.
+    for (const f of [...g.inputs.cat, ...g.inputs.seq, ...g.inputs.num])
+      if (schema.field(f).group !== 'item' && schema.field(f).group !== 'privileged') names.add(f);
+  }
+  let rankPrivileged: OnlinePrivileged | null = null;
+  if (rank !== null) {
+    const decls = m.ranker?.windowFeatures ?? [];
+    const keysPath = m.files.rankKeys ? join(dir, m.files.rankKeys) : null;
+    const keys: Record<string, Int32Array> = {};
+    if (decls.length > 0) {
+      if (keysPath === null)
+        throw new Error(`${dir}: the manifest declares window features but no rankKeys file`);
+      const kf = (yield* readTensors(keysPath)).tensors;
+      for (const d of decls) {
+        const t = kf[`keys/${d.field}`];
+        // Items added by `kdrec index add` after the export have no keys row (fewer rows is allowed).
+        if (
+          t === undefined ||
+          !(t.data instanceof Int32Array) ||
+          t.shape[1] !== d.keysPerItem ||
+          t.shape[0]! > m.itemCount
+        )
+          throw new Error(
+            `${keysPath}: expected I32 'keys/${d.field}' [≤ ${m.itemCount}, ${d.keysPerItem}], got ${t ? `${t.dtype} [${t.shape.join(', ')}]` : 'none'}`,
+          );
+        keys[d.field] = t.data;
+      }
+    }
+    for (const f of rank.inputs.num) {
+      if (schema.field(f).group === 'privileged' && !decls.some((d) => d.field === f))
+        throw new Error(
+          `${dir}: the ranker reads privileged field '${f}', which the manifest declares no window feature for`,
+        );
+    }
+    rankPrivileged = new OnlinePrivileged(schema, decls, keys, itemRow, `export ${dir}`);
   }
   const requestFields = [...names].map((n) => schema.field(n));
   // Request fields reading the item-id table resolve through the catalogue (ServingBundle.idOf).
@@ -567,6 +661,8 @@ export function* bundleLoader(dir: string): Loader<ServingBundle> {
     userTower,
     itemTower,
     prerank,
+    rank,
+    rankPrivileged,
     itemVectors: vectors,
     itemLive: live,
     items,

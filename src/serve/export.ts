@@ -9,10 +9,20 @@
  *   DIR/user_tower.graph.json      user tower   (./graph.ts format)
  *   DIR/item_tower.graph.json      item tower   (so new items can be embedded and added incrementally)
  *   DIR/prerank.graph.json         pre-ranker   (optional)
+ *   DIR/rank.graph.json            ranker       (optional: the heavy ranking teacher, privileged inputs)
+ *   DIR/rank_keys.safetensors      per window feature the ranker reads, `keys/<field>` I32 [N, K]:
+ *                                  each catalogue row's window keys (category, shop, genres) as the
+ *                                  dataset's WindowCounter codes them (src/data/windowFeatures.ts)
  *   DIR/item_vectors.safetensors   `vectors` [N, D]: the item tower over the whole catalogue
  *   DIR/item_features.safetensors  the catalogue's item-field columns (pre-ranker inputs)
  *   DIR/item_ids.json              raw item id of each catalogue row
  *   DIR/user_features.safetensors  last train-split value of each user field per known user
+ *
+ * The ranker's privileged inputs are trailing-window counts (Xu et al., KDD'20) that a request does
+ * not carry; the manifest's `ranker.windowFeatures` declares each one (field, key field, counted
+ * label, window length) so the server can recompute them from the user's events with the training
+ * definition (./onlinePrivileged.ts). A ranker reading a privileged field that is not such a window
+ * count is refused: nothing online could fill it.
  *
  * The score function (dot | cosine) is recorded so that the index metric always matches training
  * (./annIndex.ts refuses a mismatch).
@@ -31,7 +41,14 @@ import { kdrecVersion } from '../engine/checkpoint.js';
 import { type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
 import type { Vocab, VocabJSON } from '../engine/vocab.js';
 import type { Model, TwoTowerModel } from '../models/types.js';
-import { graphWeightNames, preRankGraph, storeWeight, towerGraph } from './exportGraphs.js';
+import {
+  graphWeightNames,
+  preRankGraph,
+  rankGraph,
+  renameGraphWeights,
+  storeWeight,
+  towerGraph,
+} from './exportGraphs.js';
 import { CompiledGraph, type GraphDesc } from './graph.js';
 
 export const EXPORT_FORMAT = 'kdrec-export';
@@ -60,11 +77,16 @@ export interface ExportManifest {
   userIdField: string | null;
   itemIdField: string | null;
   fields: { user: string[]; item: string[]; prerank: string[] };
+  /** The third cascade stage; absent or null: the export has no ranker (recall → pre-rank only). */
+  ranker?: RankerManifest | null;
   files: {
     weights: string;
     userTower: string;
     itemTower: string;
     prerank: string | null;
+    /** Ranker graph and its window keys (absent in exports without a ranker). */
+    rank?: string | null;
+    rankKeys?: string | null;
     itemVectors: string;
     itemFeatures: string;
     itemIds: string;
@@ -75,6 +97,36 @@ export interface ExportManifest {
     /** The saved index's description (./annIndex.ts); absent: `index.json` when present. */
     index?: string;
   };
+}
+
+/** A privileged window count as the serving side needs it to recompute the training value. */
+export interface WindowFeatureDecl {
+  /** The numeric (privileged) field the count fills; normalised with its schema statistics. */
+  field: string;
+  /** Item field whose raw values are the keys (documentation: the codes are in the keys file). */
+  keyField: string;
+  /** Count only events whose label is positive; null: every event. */
+  countLabel: string | null;
+  windowSeconds: number;
+  /** Keys per catalogue row (1 for a categorical key field, maxLen for a multi_hot one). */
+  keysPerItem: number;
+  /** Exclusive upper bound on key codes. */
+  keySpace: number;
+}
+
+export interface RankerManifest {
+  /** `name (kind)` of the exported model. */
+  model: string;
+  /** The model output the graph computes (its logit). */
+  output: string;
+  fields: string[];
+  windowFeatures: WindowFeatureDecl[];
+}
+
+/** A window feature with its catalogue keys, as the exporter receives it. */
+export interface WindowFeatureExport extends WindowFeatureDecl {
+  /** Catalogue row · keysPerItem → key code (−1 padded). */
+  itemKeys: Int32Array;
 }
 
 /** Per known user, the user-group columns a request by user id is filled from. */
@@ -93,6 +145,8 @@ export interface ExportInput {
   users?: UserFeatureTable;
   recall: TwoTowerModel;
   prerank?: Model;
+  /** The heavy ranker and the window features that fill its privileged inputs. */
+  ranker?: { model: Model; windowFeatures: readonly WindowFeatureExport[] };
   source?: Record<string, string>;
   /** Rows per item-tower batch (default 4096). */
   batchSize?: number;
@@ -103,6 +157,8 @@ export const EXPORT_FILES = {
   userTower: 'user_tower.graph.json',
   itemTower: 'item_tower.graph.json',
   prerank: 'prerank.graph.json',
+  rank: 'rank.graph.json',
+  rankKeys: 'rank_keys.safetensors',
   itemVectors: 'item_vectors.safetensors',
   itemFeatures: 'item_features.safetensors',
   itemIds: 'item_ids.json',
@@ -205,29 +261,51 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
   const item = towerGraph(towers.item, 'item_tower');
   if (user.outDim !== item.outDim)
     throw new Error(`export: user tower width ${user.outDim} differs from item tower width ${item.outDim}`);
-  const prerank = input.prerank ? preRankGraph(input.prerank) : null;
+  let prerank = input.prerank ? preRankGraph(input.prerank) : null;
+  const ranker = input.ranker ? rankerExport(input.ranker, schema, input.items.size) : null;
   if (input.items.size !== input.itemIds.length) {
     throw new Error(`export: catalogue has ${input.items.size} rows but ${input.itemIds.length} item ids`);
   }
   mkdirSync(outDir, { recursive: true });
 
-  // Weights: recall and pre-ranker may share embedding tables (joint training); names are unique per
-  // store, and a shared name means the same table, so one copy serves both graphs.
+  // Weights: the stages may share embedding tables (joint training), and then one copy serves every
+  // graph. But stages from DIFFERENT runs reuse the same names for different values (every run's
+  // tables are `emb.<field>`): a name already taken by other values is stored under
+  // `<graph>/<name>` and the graph is rewritten to read that, never the other stage's table.
   const weights: Record<string, SafetensorsTensor> = {};
-  const addWeights = (g: GraphDesc, m: Model) => {
+  /** Model weight name → the names it is stored under (one per distinct value set). */
+  const storedAs = new Map<string, string[]>();
+  const addWeights = (g: GraphDesc, m: Model): GraphDesc => {
+    const renamed = new Map<string, string>();
     for (const n of graphWeightNames(g)) {
-      if (weights[n] !== undefined) continue;
       const w = storeWeight(m.store, n);
-      weights[n] = { dtype: 'F32', shape: w.shape, data: w.data };
+      const names = storedAs.get(n) ?? [];
+      // The pre-ranker and ranker of one joint run share tables that the recall run names alike.
+      const same = names.find((s) => sameValues(weights[s]!.data, w.data));
+      const name = same ?? (names.length === 0 ? n : `${g.name}/${n}`);
+      if (same === undefined) {
+        weights[name] = { dtype: 'F32', shape: w.shape, data: w.data };
+        storedAs.set(n, [...names, name]);
+      }
+      if (name !== n) renamed.set(n, name);
     }
+    return renamed.size > 0 ? renameGraphWeights(g, renamed) : g;
   };
   addWeights(user, recall);
   addWeights(item, recall);
-  if (prerank && input.prerank) addWeights(prerank, input.prerank);
+  if (prerank && input.prerank) prerank = addWeights(prerank, input.prerank);
+  if (ranker && input.ranker) ranker.graph = addWeights(ranker.graph, input.ranker.model);
   writeSafetensors(join(outDir, EXPORT_FILES.weights), weights, { format: EXPORT_FORMAT });
   writeJson(join(outDir, EXPORT_FILES.userTower), user);
   writeJson(join(outDir, EXPORT_FILES.itemTower), item);
   if (prerank) writeJson(join(outDir, EXPORT_FILES.prerank), prerank);
+  if (ranker) {
+    writeJson(join(outDir, EXPORT_FILES.rank), ranker.graph);
+    const keys: Record<string, SafetensorsTensor> = {};
+    for (const w of ranker.windowFeatures)
+      keys[`keys/${w.field}`] = { dtype: 'I32', shape: [input.items.size, w.keysPerItem], data: w.itemKeys };
+    writeSafetensors(join(outDir, EXPORT_FILES.rankKeys), keys, { format: EXPORT_FORMAT });
+  }
 
   const dim = user.outDim;
   const lookup = (name: string) => {
@@ -239,10 +317,11 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     vectors: { dtype: 'F32', shape: [input.items.size, dim], data: vectors },
   });
   const prerankFields = input.prerank?.fields ?? [];
-  const itemFields = new Set([...recall.itemTowerFields, ...prerankFields]);
+  const rankFields = ranker?.manifest.fields ?? [];
+  const itemFields = new Set([...recall.itemTowerFields, ...prerankFields, ...rankFields]);
   writeSafetensors(join(outDir, EXPORT_FILES.itemFeatures), columnsToTensors(input.items, itemFields));
   writeJson(join(outDir, EXPORT_FILES.itemIds), input.itemIds);
-  const userFields = new Set([...recall.userTowerFields, ...prerankFields]);
+  const userFields = new Set([...recall.userTowerFields, ...prerankFields, ...rankFields]);
   if (input.users) {
     writeSafetensors(
       join(outDir, EXPORT_FILES.userFeatures),
@@ -251,7 +330,7 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     writeJson(join(outDir, EXPORT_FILES.userIds), input.users.ids);
   }
 
-  const readFields = new Set([...recall.fields, ...prerankFields]);
+  const readFields = new Set([...recall.fields, ...prerankFields, ...rankFields]);
   const vocabFiles: Record<string, string> = {};
   for (const f of readFields) {
     const t = schema.field(f).table;
@@ -276,11 +355,14 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
     userIdField: idField(readSpecs, 'user', false),
     itemIdField: idField(readSpecs, 'item', false),
     fields: { user: recall.userTowerFields, item: recall.itemTowerFields, prerank: prerankFields },
+    ranker: ranker?.manifest ?? null,
     files: {
       weights: EXPORT_FILES.weights,
       userTower: EXPORT_FILES.userTower,
       itemTower: EXPORT_FILES.itemTower,
       prerank: prerank ? EXPORT_FILES.prerank : null,
+      rank: ranker ? EXPORT_FILES.rank : null,
+      rankKeys: ranker ? EXPORT_FILES.rankKeys : null,
       itemVectors: EXPORT_FILES.itemVectors,
       itemFeatures: EXPORT_FILES.itemFeatures,
       itemIds: EXPORT_FILES.itemIds,
@@ -292,4 +374,50 @@ export function exportModels(input: ExportInput, outDir: string): ExportManifest
   // The manifest goes last: a directory with a manifest is a complete export.
   writeJson(join(outDir, EXPORT_FILES.manifest), manifest);
   return manifest;
+}
+
+function sameValues(a: SafetensorsTensor['data'], b: Float32Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The ranker's graph and manifest entry; checks every privileged input is a declared window count. */
+function rankerExport(
+  r: NonNullable<ExportInput['ranker']>,
+  schema: Schema,
+  items: number,
+): { graph: GraphDesc; manifest: RankerManifest; windowFeatures: readonly WindowFeatureExport[] } {
+  const graph = rankGraph(r.model);
+  const byField = new Map(r.windowFeatures.map((w) => [w.field, w]));
+  const used: WindowFeatureExport[] = [];
+  for (const f of r.model.fields) {
+    const spec = schema.field(f);
+    if (spec.group !== 'privileged') continue;
+    const w = byField.get(f);
+    if (w === undefined) {
+      throw new Error(
+        `export: ranker ${r.model.name} reads privileged field '${f}', which is no window feature of the dataset (window features: ${[...byField.keys()].join(', ') || 'none'}); the server can only recompute trailing-window counts`,
+      );
+    }
+    if (spec.kind !== 'numeric')
+      throw new Error(`export: window feature '${f}' must be a numeric field, is ${spec.kind}`);
+    if (w.itemKeys.length !== items * w.keysPerItem) {
+      throw new Error(
+        `export: window feature '${f}' has ${w.itemKeys.length} item keys, expected ${items} items × ${w.keysPerItem}`,
+      );
+    }
+    used.push(w);
+  }
+  return {
+    graph,
+    windowFeatures: used,
+    manifest: {
+      model: `${r.model.name} (${r.model.kind})`,
+      output: r.model.outputNames[0]!,
+      fields: r.model.fields,
+      windowFeatures: used.map(({ itemKeys: _keys, ...decl }) => decl),
+    },
+  };
 }

@@ -5,7 +5,10 @@
  *   src/models/types.ts): FeatureEmbedder inputs → ReLU MLP → optional L2 norm → × scale, which for
  *   a cosine model folds 1/τ into the user side (Yi et al., RecSys'19 §3);
  * - the pre-ranking MLP (src/models/preRankMlp.ts): concat(u, i, projU(u) ⊙ projI(i)) → ReLU MLP →
- *   linear head, read from its ParamStore by the layer names that model gives its parameters.
+ *   linear head, read from its ParamStore by the layer names that model gives its parameters;
+ * - the ranking teacher (src/models/rankingDnn.ts, DCN-v2, Wang et al., WWW'21): cross layers
+ *   x_{l+1} = x0 ⊙ (W_l x_l + b_l) + x_l (eq. 1; low rank W_l = V_l U_l, §5), a ReLU deep network,
+ *   stacked or parallel (Fig. 2), and a linear head — over every group it reads, privileged included.
  *
  * The round-trip test (test/serve/export.test.ts) runs the in-memory model and the exported graph on
  * the same batch and requires equal scores, which is what keeps these builders honest about the
@@ -15,6 +18,7 @@ import type { EmbeddingTable } from '../engine/embedding.js';
 import type { ParamStore } from '../engine/nn.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { PreRankMlp } from '../models/preRankMlp.js';
+import type { RankingDnn } from '../models/rankingDnn.js';
 import type { ExportedInput, ExportedTower, Model } from '../models/types.js';
 import { GRAPH_FORMAT, type GraphDesc, type GraphNode } from './graph.js';
 
@@ -128,6 +132,92 @@ export function preRankGraph(model: Model): GraphDesc {
   return { format: GRAPH_FORMAT, name: 'prerank', nodes, output: 'head', outDim: 1 };
 }
 
+function isRankingDnn(m: Model): m is RankingDnn {
+  return m.kind === 'ranking-dnn';
+}
+
+/**
+ * The ranking DNN as one graph over all the fields it reads; output `[B, 1]` logits of its (single)
+ * output. Structure is read back from the ParamStore by the names RankingDnn gives its parameters
+ * (`<name>.cross.<l>.{W | V,U}.b`, MLP `<name>.deep.<i>`, `<name>.head`), so a config change that
+ * the builder does not know fails here by name rather than exporting a different network.
+ */
+export function rankGraph(model: Model): GraphDesc {
+  if (!isRankingDnn(model)) {
+    throw new Error(
+      `export: the ranker must be a 'ranking-dnn' model, got '${model.kind}' (${model.name}); the portable graph covers DCN-v2 ranking teachers`,
+    );
+  }
+  const p = model.name;
+  const has = (n: string) => model.store.has(n);
+  const nodes: GraphNode[] = [];
+  const x0 = inputNodes(model.embedder.describe(), '', nodes);
+  let xc = x0;
+  let crossLayers = 0;
+  for (let l = 0; has(`${p}.cross.${l}.b`); l++) {
+    const c = `${p}.cross.${l}`;
+    if (has(`${c}.W`)) {
+      nodes.push({ id: `cross${l}.proj`, op: 'linear', input: xc, weight: `${c}.W`, bias: `${c}.b` });
+    } else {
+      // Low rank: x_l·V then ·U + b, the order RankingDnn's CrossLayer multiplies in.
+      nodes.push({ id: `cross${l}.v`, op: 'linear', input: xc, weight: `${c}.V` });
+      nodes.push({
+        id: `cross${l}.proj`,
+        op: 'linear',
+        input: `cross${l}.v`,
+        weight: `${c}.U`,
+        bias: `${c}.b`,
+      });
+    }
+    nodes.push({ id: `cross${l}.gate`, op: 'mul', a: x0, b: `cross${l}.proj` });
+    nodes.push({ id: `cross${l}`, op: 'add', a: `cross${l}.gate`, b: xc });
+    xc = `cross${l}`;
+    crossLayers++;
+  }
+  const deep = (input: string): string | null => {
+    // MLP(activation relu, finalActivation relu): every deep layer is followed by a ReLU.
+    let h = input;
+    let l = 0;
+    for (; has(`${p}.deep.${l}.W`); l++) {
+      nodes.push({
+        id: `deep${l}`,
+        op: 'linear',
+        input: h,
+        weight: `${p}.deep.${l}.W`,
+        bias: `${p}.deep.${l}.b`,
+      });
+      nodes.push({ id: `deep${l}.relu`, op: 'relu', input: `deep${l}` });
+      h = `deep${l}.relu`;
+    }
+    return l > 0 ? h : null;
+  };
+  // RankingDnn keeps its structure private; the head's input width tells it: stacked reads the deep
+  // output alone (deepOut), parallel reads concat(cross, deep) (D + deepOut). With only one of the
+  // two blocks both structures are the same network.
+  let deepLayers = 0;
+  while (has(`${p}.deep.${deepLayers}.W`)) deepLayers++;
+  const headIn = storeWeight(model.store, `${p}.head.W`).shape[0]!;
+  const deepOut = deepLayers > 0 ? storeWeight(model.store, `${p}.deep.${deepLayers - 1}.W`).shape[1]! : 0;
+  const stacked = crossLayers > 0 && deepLayers > 0 && headIn === deepOut;
+  let final: string;
+  if (stacked) {
+    final = deep(xc) ?? xc;
+  } else {
+    const parts: string[] = [];
+    if (crossLayers > 0) parts.push(xc);
+    const d = deep(x0);
+    if (d !== null) parts.push(d);
+    if (parts.length === 0) throw new Error(`export: ${p} (ranking-dnn) has neither cross nor deep layers`);
+    if (parts.length === 1) final = parts[0]!;
+    else {
+      nodes.push({ id: 'final', op: 'concat', inputs: parts });
+      final = 'final';
+    }
+  }
+  nodes.push({ id: 'head', op: 'linear', input: final, weight: `${p}.head.W`, bias: `${p}.head.b` });
+  return { format: GRAPH_FORMAT, name: 'rank', nodes, output: 'head', outDim: 1 };
+}
+
 /** Names of every weight a graph reads. */
 export function graphWeightNames(g: GraphDesc): string[] {
   const out = new Set<string>();
@@ -139,6 +229,18 @@ export function graphWeightNames(g: GraphDesc): string[] {
     }
   }
   return [...out];
+}
+
+/** The graph with its weight names mapped through `renamed` (names not in it are kept). */
+export function renameGraphWeights(g: GraphDesc, renamed: ReadonlyMap<string, string>): GraphDesc {
+  const to = (n: string) => renamed.get(n) ?? n;
+  const nodes = g.nodes.map((n): GraphNode => {
+    if (n.op === 'embed') return { ...n, table: to(n.table) };
+    if (n.op === 'linear')
+      return { ...n, weight: to(n.weight), ...(n.bias !== undefined ? { bias: to(n.bias) } : {}) };
+    return n;
+  });
+  return { ...g, nodes };
 }
 
 /** The current values of a named parameter or table of a model. */

@@ -3,6 +3,10 @@
  * `loadRun`) and writes the serving directory (./export.ts). The recall model is the run's
  * two-tower student (or a two-tower teacher); the pre-ranker, when asked for, is the prerank-mlp
  * student of another run on the SAME dataset (the checkpoint loader refuses any shape mismatch).
+ * The ranker, when asked for with `rankRun`, is that run's ranking-dnn teacher (the model
+ * `kdrec cascade eval --rank-run` ranks with); its privileged inputs are the dataset's window
+ * features, exported with their catalogue keys. Opt-in, unlike cascade eval's default: an export
+ * made without it keeps serving recall → pre-rank only.
  */
 import { join } from 'node:path';
 import type { LoadedDataset } from '../data/dataset.js';
@@ -16,6 +20,8 @@ import { type ExportManifest, exportModels, userFeatureTable } from './export.js
 export interface ExportRunOptions {
   run: string;
   prerankRun?: string;
+  /** Run whose ranking-dnn teacher becomes the third (rank) stage. */
+  rankRun?: string;
   out: string;
   dataset?: LoadedDataset;
   log?: (msg: string) => void;
@@ -56,7 +62,25 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
     source['prerankRun'] = opts.prerankRun;
     source['prerankCheckpoint'] = prun.checkpoint;
   }
-  const userFields = [...recall.userTowerFields, ...(prerank?.fields ?? [])];
+  let ranker: Model | undefined;
+  if (opts.rankRun !== undefined) {
+    const rcfg = parseConfig(readRunConfig(opts.rankRun), join(opts.rankRun, 'config.json'));
+    if (rcfg.dataset.spec !== cfg.dataset.spec) {
+      throw new Error(
+        `--rank-run ${opts.rankRun} trained on '${rcfg.dataset.spec}', --run ${opts.run} on '${cfg.dataset.spec}': all stages must share one dataset (vocabularies, window keys)`,
+      );
+    }
+    const rrun = loadRun(opts.rankRun, ds.schema);
+    if (rrun.teacher === null || rrun.teacher.kind !== 'ranking-dnn') {
+      throw new Error(
+        `${opts.rankRun}: its teacher is ${rrun.teacher ? `'${rrun.teacher.kind}'` : 'absent'}, expected a 'ranking-dnn' teacher`,
+      );
+    }
+    ranker = rrun.teacher;
+    source['rankRun'] = opts.rankRun;
+    source['rankCheckpoint'] = rrun.checkpoint;
+  }
+  const userFields = [...recall.userTowerFields, ...(prerank?.fields ?? []), ...(ranker?.fields ?? [])];
   opts.log?.(
     `exporting ${recall.name} (${recall.kind}, ${recall.scoreFn}) over ${ds.items.size} items to ${opts.out}`,
   );
@@ -69,6 +93,22 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
       users: userFeatureTable(ds, userFields),
       recall,
       ...(prerank ? { prerank } : {}),
+      ...(ranker
+        ? {
+            ranker: {
+              model: ranker,
+              windowFeatures: ds.windowFeatures.map((w) => ({
+                field: w.spec.field,
+                keyField: w.spec.keyField,
+                countLabel: w.spec.countLabel ?? null,
+                windowSeconds: w.counter.windowSeconds,
+                keysPerItem: w.keysPerItem,
+                keySpace: w.counter.keySpace,
+                itemKeys: w.itemKeys,
+              })),
+            },
+          }
+        : {}),
       source,
     },
     opts.out,

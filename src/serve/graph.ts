@@ -288,7 +288,10 @@ export class CompiledGraph {
           node.fields.forEach((f, j) => {
             const col = batch.num[f];
             if (col === undefined) throw fail(this.name, node, `the batch has no numeric column '${f}'`);
-            for (let r = 0; r < R; r++) out[r * s.width + j] = col[r]!;
+            // A ranker's numerics mix user fields (one constant row) with item and privileged ones
+            // (B rows): a constant column is broadcast.
+            const st = constantFields?.has(f) && R > 1 ? 0 : 1;
+            for (let r = 0; r < R; r++) out[r * s.width + j] = col[r * st]!;
           });
           break;
         case 'concat': {

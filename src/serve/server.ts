@@ -245,6 +245,7 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       items: s.index.size(),
       index: s.indexKind,
       prerank: s.bundle.prerank !== null,
+      rank: s.bundle.rank !== null,
       loadedAt: s.loadedAt,
       // Which process answered: with `--workers N` each worker has its own.
       pid: process.pid,
@@ -307,20 +308,25 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     const t0 = performance.now();
     let user: EncodedUser;
     let uvec: Float32Array;
+    // The user's events (store + request), read by the user-state encoder and the ranker's window counts.
+    let history: UserEvent[] = [];
+    const now = b.ts ?? Date.now() / 1000;
     try {
       user = s.bundle.encodeUser({
         ...(b.user_id !== undefined ? { userId: b.user_id } : {}),
         ...(b.features !== undefined ? { features: b.features } : {}),
         ...(b.recent !== undefined ? { recent: b.recent } : {}),
       });
-      if (s.userState !== null) {
-        // As-of-request user state: stored history plus the request's events, computed by the same
-        // code as the training columns; a field the request gives explicitly is left as given.
-        const history = [
+      if (s.userState !== null || s.bundle.rankPrivileged !== null) {
+        history = [
           ...(b.user_id !== undefined ? await userStates.history(b.user_id) : []),
           ...(b.events ?? []).map((e, i) => checkUserEvent(toUserEvent(e), `events[${i}]`)),
         ];
-        const cols = s.userState.features(history, b.ts ?? Date.now() / 1000);
+      }
+      if (s.userState !== null) {
+        // As-of-request user state: stored history plus the request's events, computed by the same
+        // code as the training columns; a field the request gives explicitly is left as given.
+        const cols = s.userState.features(history, now);
         for (const f of Object.keys(b.features ?? {})) {
           delete cols.seq[f];
           delete cols.num[f];
@@ -338,12 +344,21 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       {
         recall: (n) => s.index.search(uvec, n),
         ...(bundle.prerank ? { prerank: (rows: Int32Array) => bundle.prerankScores(user, rows) } : {}),
+        // The ranker's privileged window counts are computed here, for the M candidates only, so
+        // their cost is part of the rank stage's latency.
+        ...(bundle.rank && bundle.rankPrivileged
+          ? {
+              rank: (rows: Int32Array) =>
+                bundle.rankScores(user, rows, bundle.rankPrivileged!.columns(history, now, rows)),
+            }
+          : {}),
       },
       sizes,
     );
     stageLatency.observe({ stage: 'encode' }, encodeMs / 1000);
     stageLatency.observe({ stage: 'recall' }, res.timings.recall / 1000);
     if (bundle.prerank) stageLatency.observe({ stage: 'prerank' }, res.timings.prerank / 1000);
+    if (bundle.rank) stageLatency.observe({ stage: 'rank' }, res.timings.rank / 1000);
     const num = (x: number) => (Number.isNaN(x) ? null : x);
     return {
       items: Array.from(res.items, (row, i) => ({
@@ -355,10 +370,15 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
         },
       })),
       coldStart: user.coldStart,
-      stages: ['recall', ...(bundle.prerank ? ['prerank'] : [])],
+      stages: ['recall', ...(bundle.prerank ? ['prerank'] : []), ...(bundle.rank ? ['rank'] : [])],
       sizes,
       export: bundle.manifest.createdAt,
-      timingsMs: { encode: encodeMs, recall: res.timings.recall, prerank: res.timings.prerank },
+      timingsMs: {
+        encode: encodeMs,
+        recall: res.timings.recall,
+        prerank: res.timings.prerank,
+        ...(bundle.rank ? { rank: res.timings.rank } : {}),
+      },
     };
   });
 

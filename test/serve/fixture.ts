@@ -2,6 +2,10 @@
  * A tiny export for the serving tests: random (untrained) two-tower and pre-ranking models over the
  * tiny schema of test/models/tinyWorld.ts (every field kind), a catalogue, vocabularies and a user
  * table, exported to a temp directory. Scores need not be meaningful, only reproducible.
+ *
+ * `ranker`: also export a random ranking-dnn teacher over every group, its privileged `uc_clicks`
+ * declared as the user's clicks on the item's category in the trailing day (window key = the
+ * catalogue's category, code = category row − 1, as a dataset's WindowCounter would code 5 values).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +15,7 @@ import { Rng } from '../../src/engine/rng.js';
 import { Vocab } from '../../src/engine/vocab.js';
 import { createModel, TableRegistry } from '../../src/models/index.js';
 import type { Model, TwoTowerModel } from '../../src/models/types.js';
-import { type ExportManifest, exportModels } from '../../src/serve/export.js';
+import { type ExportManifest, exportModels, type WindowFeatureExport } from '../../src/serve/export.js';
 import { N_ITEMS, N_USERS, tinySchema } from '../models/tinyWorld.js';
 
 const pad = (k: number) => String(k).padStart(3, '0');
@@ -31,7 +35,23 @@ export interface TinyExport {
   manifest: ExportManifest;
   recall: TwoTowerModel;
   prerank: Model;
+  ranker: Model | null;
   items: Columns;
+}
+
+/** The tiny export's one window feature: uc_clicks = clicks on the item's category in [t − 1 d, t). */
+export function tinyWindowFeatures(items: Columns): WindowFeatureExport[] {
+  return [
+    {
+      field: 'uc_clicks',
+      keyField: 'category',
+      countLabel: 'click',
+      windowSeconds: 86_400,
+      keysPerItem: 1,
+      keySpace: 5,
+      itemKeys: Int32Array.from(items.cat['category']!, (c) => c - 1),
+    },
+  ];
 }
 
 /** Catalogue row r is item `itemToken(r + 1)` (table row r + 1). */
@@ -53,7 +73,20 @@ export function tinyCatalogue(seed: number): Columns {
   };
 }
 
-export function tinyExport(opts: { scoreFn: 'dot' | 'cosine'; seed?: number; dir?: string }): TinyExport {
+export interface TinyExportOptions {
+  scoreFn: 'dot' | 'cosine';
+  seed?: number;
+  dir?: string;
+  /** Export a ranking-dnn ranker too, with these options (structure, cross rank...). */
+  ranker?: {
+    structure?: 'parallel' | 'stacked';
+    crossRank?: number;
+    crossLayers?: number;
+    hidden?: number[];
+  };
+}
+
+export function tinyExport(opts: TinyExportOptions): TinyExport {
   const seed = opts.seed ?? 3;
   const schema = tinySchema();
   const registry = new TableRegistry({ initStd: 0.3 });
@@ -78,6 +111,23 @@ export function tinyExport(opts: { scoreFn: 'dot' | 'cosine'; seed?: number; dir
     registry.namespace('pre'),
     rng.fork('prerank'),
   );
+  const ranker = opts.ranker
+    ? createModel(
+        {
+          type: 'ranking-dnn',
+          name: 'teacher',
+          embeddingDim: 4,
+          crossLayers: opts.ranker.crossLayers ?? 2,
+          crossRank: opts.ranker.crossRank ?? 0,
+          structure: opts.ranker.structure ?? 'parallel',
+          hidden: opts.ranker.hidden ?? [16, 8],
+          label: 'click',
+        },
+        schema,
+        registry.namespace('teacher'),
+        rng.fork('ranker'),
+      )
+    : null;
   const items = tinyCatalogue(seed);
   const U = N_USERS;
   const users: Columns = {
@@ -113,10 +163,11 @@ export function tinyExport(opts: { scoreFn: 'dot' | 'cosine'; seed?: number; dir
       users: { ids: Array.from({ length: U }, (_, u) => userToken(u + 1)), columns: users },
       recall,
       prerank,
+      ...(ranker ? { ranker: { model: ranker, windowFeatures: tinyWindowFeatures(items) } } : {}),
       source: { test: 'tiny' },
       batchSize: 16,
     },
     dir,
   );
-  return { dir, manifest, recall, prerank, items };
+  return { dir, manifest, recall, prerank, ranker, items };
 }
