@@ -6,47 +6,22 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Command } from 'commander';
-import * as indexCmd from '../../src/cli/commands/indexCmd.js';
 import { tinyExport } from './fixture.js';
-
-function program(): Command {
-  const p = new Command();
-  p.exitOverride();
-  p.configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  indexCmd.register(p);
-  return p;
-}
-
-/** Runs a command and returns what it wrote to stdout. */
-async function stdoutOf(args: string[]): Promise<string> {
-  const write = process.stdout.write.bind(process.stdout);
-  let out = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program().parseAsync(['node', 'kdrec', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
+import { indexProgram, runIndexCli } from './indexCli.js';
 
 test('kdrec index build saves the index next to the manifest; a wrong metric is refused', async () => {
   const ex = tinyExport({ scoreFn: 'dot' });
   await assert.rejects(
-    program().parseAsync(['node', 'kdrec', 'index', 'build', '--export', ex.dir, '--metric', 'l2sq']),
+    indexProgram().parseAsync(['node', 'kdrec', 'index', 'build', '--export', ex.dir, '--metric', 'l2sq']),
     /refusing a 'l2sq' index for a model trained with score function 'dot'/,
   );
-  const out = await stdoutOf(['index', 'build', '--export', ex.dir]);
+  const out = await runIndexCli(['index', 'build', '--export', ex.dir]);
   assert.match(out, /built HNSW \(ip, M 16/);
   assert.ok(existsSync(join(ex.dir, 'index.usearch')) && existsSync(join(ex.dir, 'index.json')));
 });
 
 test('kdrec index eval --json prints one line with recallAt100, qps and ef', async () => {
-  const out = await stdoutOf([
+  const out = await runIndexCli([
     'index',
     'eval',
     '--synthetic',
@@ -67,7 +42,7 @@ test('kdrec index eval --json prints one line with recallAt100, qps and ef', asy
   assert.equal(j.ef, 256);
   assert.ok(j.recallAt100 > 0.5 && j.recallAt100 <= 1);
   await assert.rejects(
-    program().parseAsync(['node', 'kdrec', 'index', 'eval', '--json']),
+    indexProgram().parseAsync(['node', 'kdrec', 'index', 'eval', '--json']),
     /give exactly one of --export DIR or --synthetic/,
   );
 });

@@ -10,8 +10,6 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Command } from 'commander';
-import * as indexCmd from '../../src/cli/commands/indexCmd.js';
 import type { Columns } from '../../src/data/batch.js';
 import { writeSafetensors } from '../../src/engine/safetensors.js';
 import { Vocab, type VocabJSON } from '../../src/engine/vocab.js';
@@ -22,31 +20,7 @@ import { columnsToTensors, writeJson } from '../../src/serve/export.js';
 import { buildService } from '../../src/serve/server.js';
 import { loadServingState, loadServingStateAsync } from '../../src/serve/servingState.js';
 import { tinyExport, userToken } from './fixture.js';
-
-function program(): Command {
-  const p = new Command();
-  p.exitOverride();
-  p.configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  indexCmd.register(p);
-  return p;
-}
-
-async function run(args: string[]): Promise<string> {
-  const write = process.stdout.write.bind(process.stdout);
-  let out = '';
-  // The commands write strings; the test runner's own events (binary, to the parent process) pass through.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest);
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program().parseAsync(['node', 'kdrec', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
+import { runIndexCli } from './indexCli.js';
 
 /** A copy of export `src` whose catalogue is its first `keep` rows (as if exported without the rest). */
 function truncatedExport(src: string, keep: number): string {
@@ -120,7 +94,7 @@ describe('kdrec index add', () => {
       }).save(dir, partial.manifest);
       const csv = join(dir, 'new_items.csv');
       writeFileSync(csv, rawCsv(A, [keep, keep + 1, keep + 2, keep + 3, keep + 4, keep + 5]));
-      const out = await run(['index', 'add', '--export', dir, '--items', csv]);
+      const out = await runIndexCli(['index', 'add', '--export', dir, '--items', csv]);
       assert.match(
         out,
         /revision 1: 6 added, 0 replaced, 0 removed; 60 items served \(60 rows\); HNSW index updated/,
@@ -160,11 +134,11 @@ describe('kdrec index add', () => {
   test('an id already in the catalogue is replaced in its row; a vector above Φ is refused before any write', async () => {
     const ex = tinyExport({ scoreFn: 'dot', seed: 6 });
     const A = loadExport(ex.dir);
-    await run(['index', 'build', '--export', ex.dir]);
+    await runIndexCli(['index', 'build', '--export', ex.dir]);
     // Row 0 re-sent with row 1's features: same row, row 1's vector.
     const csv = join(ex.dir, 'replace.csv');
     writeFileSync(csv, rawCsv(A, [1]).replace(A.itemIds[1]!, A.itemIds[0]!));
-    const out = await run(['index', 'add', '--export', ex.dir, '--items', csv, '--json']);
+    const out = await runIndexCli(['index', 'add', '--export', ex.dir, '--items', csv, '--json']);
     const r = JSON.parse(out);
     assert.deepEqual([r.revision, r.added, r.replaced, r.itemCount, r.liveItems], [1, 0, 1, 60, 60]);
     const B = loadExport(ex.dir);
@@ -190,14 +164,14 @@ describe('kdrec index add', () => {
     writeFileSync(big, `item_id,category,tags,price\nnew1,c1,t1|t2,10\n`);
     const filesBefore = readdirSync(ex.dir).sort();
     await assert.rejects(
-      run(['index', 'add', '--export', ex.dir, '--items', big]),
+      runIndexCli(['index', 'add', '--export', ex.dir, '--items', big]),
       /index add: item vector norm .* exceeds the index's bound Φ .*: item\(s\) new1; nothing was written — rerun with --rebuild-index/,
     );
     assert.equal(readFileSync(join(ex.dir, 'manifest.json'), 'utf8'), before);
     assert.deepEqual(readdirSync(ex.dir).sort(), filesBefore);
     // --rebuild-index: the item is added and the rebuilt index (new Φ) serves it.
     const rebuilt = JSON.parse(
-      await run(['index', 'add', '--export', ex.dir, '--items', big, '--rebuild-index', '--json']),
+      await runIndexCli(['index', 'add', '--export', ex.dir, '--items', big, '--rebuild-index', '--json']),
     );
     assert.deepEqual([rebuilt.revision, rebuilt.added, rebuilt.liveItems], [2, 1, 61]);
     const s = loadServingState(ex.dir, 'hnsw');
@@ -213,7 +187,7 @@ describe('kdrec index add', () => {
       writeFileSync(p, text);
       return p;
     };
-    const add = (p: string) => run(['index', 'add', '--export', ex.dir, '--items', p]);
+    const add = (p: string) => runIndexCli(['index', 'add', '--export', ex.dir, '--items', p]);
     await assert.rejects(add(f('a.csv', 'item_id,category,tags\nx,c1,t1\n')), /missing column 'price'/);
     await assert.rejects(
       add(f('b.csv', 'item_id,category,tags,price\nx,c1,t1,0.5\ny,c2,t2,cheap\n')),
@@ -239,7 +213,7 @@ describe('kdrec index add', () => {
 describe('kdrec index remove', () => {
   test('a removed item leaves search and the cascade (HNSW and exact); re-adding takes its row back', async () => {
     const ex = tinyExport({ scoreFn: 'dot', seed: 8 });
-    await run(['index', 'build', '--export', ex.dir]);
+    await runIndexCli(['index', 'build', '--export', ex.dir]);
     const before = loadServingState(ex.dir);
     const user = before.bundle.encodeUser({ userId: userToken(5) });
     const u = before.bundle.userVector(user);
@@ -253,7 +227,7 @@ describe('kdrec index remove', () => {
       );
     const top = cascade(before);
     const victims = [...top.items.slice(0, 2)].map((r) => before.bundle.itemIds[r]!);
-    const out = await run(['index', 'remove', '--export', ex.dir, '--ids', victims.join(',')]);
+    const out = await runIndexCli(['index', 'remove', '--export', ex.dir, '--ids', victims.join(',')]);
     assert.match(out, /revision 1: 0 added, 0 replaced, 2 removed; 58 items served \(60 rows\)/);
 
     for (const [kind, s] of [
@@ -274,7 +248,7 @@ describe('kdrec index remove', () => {
 
     // Unknown or already removed ids: an error naming them, unless --ignore-missing.
     await assert.rejects(
-      run(['index', 'remove', '--export', ex.dir, '--ids', `${victims[0]},nope`]),
+      runIndexCli(['index', 'remove', '--export', ex.dir, '--ids', `${victims[0]},nope`]),
       new RegExp(
         `2 item id\\(s\\) not in the catalogue .*: ${victims[0]}, nope \\(--ignore-missing skips them\\)`,
       ),
@@ -282,7 +256,16 @@ describe('kdrec index remove', () => {
     const idsFile = join(ex.dir, 'ids.txt');
     writeFileSync(idsFile, `nope\n\n${victims[0]}\n`);
     const skipped = JSON.parse(
-      await run(['index', 'remove', '--export', ex.dir, '--ids-file', idsFile, '--ignore-missing', '--json']),
+      await runIndexCli([
+        'index',
+        'remove',
+        '--export',
+        ex.dir,
+        '--ids-file',
+        idsFile,
+        '--ignore-missing',
+        '--json',
+      ]),
     );
     assert.deepEqual([skipped.revision, skipped.removed, skipped.missing], [2, 0, ['nope', victims[0]]]);
 
@@ -290,7 +273,7 @@ describe('kdrec index remove', () => {
     const csv = join(ex.dir, 'back.csv');
     const row0 = before.bundle.itemRow.get(victims[0]!)!;
     writeFileSync(csv, rawCsv(before.bundle, [row0]));
-    await run(['index', 'add', '--export', ex.dir, '--items', csv]);
+    await runIndexCli(['index', 'add', '--export', ex.dir, '--items', csv]);
     const after = loadServingState(ex.dir);
     assert.equal(after.bundle.manifest.revision, 3);
     assert.equal(after.bundle.itemRow.get(victims[0]!), row0);
@@ -300,7 +283,7 @@ describe('kdrec index remove', () => {
 
   test('updates commit by revision: the previous revision stays readable, older files go, a stale index is refused', async () => {
     const ex = tinyExport({ scoreFn: 'cosine', seed: 9 });
-    await run(['index', 'build', '--export', ex.dir]);
+    await runIndexCli(['index', 'build', '--export', ex.dir]);
     const m0 = readManifest(ex.dir);
     const ids = loadExport(ex.dir).itemIds;
     updateCatalogue(ex.dir, { remove: [ids[0]!] });
@@ -324,7 +307,7 @@ describe('kdrec index remove', () => {
       /built for revision 1 of the export's item table, manifest.json is at revision 2; rebuild/,
     );
     // `index build` at revision 2 saves under new names and commits them.
-    await run(['index', 'build', '--export', ex.dir]);
+    await runIndexCli(['index', 'build', '--export', ex.dir]);
     const m3 = readManifest(ex.dir);
     assert.equal(m3.revision, 2);
     assert.notEqual(m3.files.index, m1.files.index);
@@ -335,11 +318,11 @@ describe('kdrec index remove', () => {
     const ex = tinyExport({ scoreFn: 'cosine', seed: 10 });
     writeFileSync(join(ex.dir, '.kdrec-update.lock'), '1\n');
     await assert.rejects(
-      run(['index', 'remove', '--export', ex.dir, '--ids', 'i001']),
+      runIndexCli(['index', 'remove', '--export', ex.dir, '--ids', 'i001']),
       /\.kdrec-update\.lock exists: another `kdrec index add\/remove` is updating/,
     );
     await assert.rejects(
-      run(['index', 'remove', '--export', ex.dir, '--ids', 'i001', '--ids-file', 'x']),
+      runIndexCli(['index', 'remove', '--export', ex.dir, '--ids', 'i001', '--ids-file', 'x']),
       /give exactly one of --ids id1,id2 or --ids-file FILE/,
     );
   });
@@ -348,7 +331,7 @@ describe('kdrec index remove', () => {
 test('a running server picks an update up through its existing reload (no mutation endpoint)', async () => {
   const root = mkdtempSync(join(tmpdir(), 'kdrec-idx-root-'));
   const ex = tinyExport({ scoreFn: 'dot', seed: 12, dir: join(root, 'v1') });
-  await run(['index', 'build', '--export', ex.dir]);
+  await runIndexCli(['index', 'build', '--export', ex.dir]);
   const svc = await buildService({ exportRoot: root, exportDir: 'v1', n: 40, m: 20, k: 5 });
   try {
     const recommend = async () =>
@@ -356,7 +339,7 @@ test('a running server picks an update up through its existing reload (no mutati
         await svc.app.inject({ method: 'POST', url: '/recommend', payload: { user_id: userToken(4), k: 5 } })
       ).json() as { items: { id: string }[] };
     const top = (await recommend()).items[0]!.id;
-    await run(['index', 'remove', '--export', ex.dir, '--ids', top]);
+    await runIndexCli(['index', 'remove', '--export', ex.dir, '--ids', top]);
     assert.equal((await recommend()).items[0]!.id, top, 'the loaded state is unchanged until a reload');
     const r = await svc.app.inject({ method: 'POST', url: '/admin/reload', payload: {} });
     assert.equal(r.statusCode, 200, r.body);
