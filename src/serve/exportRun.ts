@@ -97,15 +97,7 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
         ? {
             ranker: {
               model: ranker,
-              windowFeatures: ds.windowFeatures.map((w) => ({
-                field: w.spec.field,
-                keyField: w.spec.keyField,
-                countLabel: w.spec.countLabel ?? null,
-                windowSeconds: w.counter.windowSeconds,
-                keysPerItem: w.keysPerItem,
-                keySpace: w.counter.keySpace,
-                itemKeys: w.itemKeys,
-              })),
+              windowFeatures: windowFeatureDecls(ds),
             },
           }
         : {}),
@@ -113,4 +105,20 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
     },
     opts.out,
   );
+}
+
+/**
+ * The export's declaration of a dataset's window features — what the ranker's privileged inputs
+ * count, over which key, label and window — with each catalogue item's key codes.
+ */
+export function windowFeatureDecls(ds: LoadedDataset) {
+  return ds.windowFeatures.map((w) => ({
+    field: w.spec.field,
+    keyField: w.spec.keyField,
+    countLabel: w.spec.countLabel ?? null,
+    windowSeconds: w.counter.windowSeconds,
+    keysPerItem: w.keysPerItem,
+    keySpace: w.counter.keySpace,
+    itemKeys: w.itemKeys,
+  }));
 }

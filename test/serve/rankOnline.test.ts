@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { privilegedColumns } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/loaders/index.js';
+import { windowFeatureDecls } from '../../src/serve/exportRun.js';
 import { OnlinePrivileged } from '../../src/serve/onlinePrivileged.js';
 import { MemoryUserStateStore } from '../../src/serve/userStateStore.js';
 import { tempDir, writeSimFixture } from '../data/fixtures.js';
@@ -17,14 +18,7 @@ test('online privileged window counts equal the offline training columns for the
   // What an export with a ranker holds: the declarations and the dataset's key codes per item row.
   const online = new OnlinePrivileged(
     ds.schema,
-    ds.windowFeatures.map((w) => ({
-      field: w.spec.field,
-      keyField: w.spec.keyField,
-      countLabel: w.spec.countLabel ?? null,
-      windowSeconds: w.counter.windowSeconds,
-      keysPerItem: w.keysPerItem,
-      keySpace: w.counter.keySpace,
-    })),
+    windowFeatureDecls(ds),
     Object.fromEntries(ds.windowFeatures.map((w) => [w.spec.field, w.itemKeys])),
     new Map(ds.itemIds.map((id, i) => [id, i])),
     'test',
