@@ -371,7 +371,13 @@ export function workerLink(): { link: ClusterLink; attach(hooks: WorkerHooks): v
         send({ kdrec: 'snapshot', id: m.id, metrics: hooks?.snapshot() ?? [] });
         return;
       case 'events':
-        void hooks?.applyEvents(m.userId, m.events);
+        // The originating worker validated and stored these events; a failure here means this
+        // worker's store refused them, which must not take the worker down.
+        hooks?.applyEvents(m.userId, m.events).catch((err: Error) => {
+          process.stderr.write(
+            `kdrec serve: worker ${process.pid} could not store shared events: ${err.message}\n`,
+          );
+        });
         return;
       default:
         return;
