@@ -545,11 +545,12 @@ export class HnswIndex implements VectorIndex {
     const keys = new Int32Array(n);
     const scores = new Float32Array(n);
     let c = 0;
+    const capacity = BigInt(this.store.capacity);
     for (const m of found) {
       for (let i = 0; i < m.keys.length; i++) {
         const key = m.keys[i]!;
         // usearch pads missing results with the max key; only live keys are results.
-        if (key >= BigInt(this.store.capacity)) continue;
+        if (key >= capacity) continue;
         const kk = Number(key);
         if (!this.store.live[kk]) continue;
         keys[c] = kk;
