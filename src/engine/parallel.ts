@@ -58,17 +58,33 @@ import { applyRule, clipFactor, clipGradNorm, type Optimizer, ROW0, type UpdateR
 import { Rng } from './rng.js';
 import type { Tensor } from './tensor.js';
 
-/** A batch as named flat columns; each column holds `rows × width` values, row-major. */
+/** A column of a ColumnBatch: `rows × width` values, row-major. */
+export type Column = Int32Array | Float32Array | Float64Array;
+
+/** A batch as named flat columns. */
 export interface ColumnBatch {
   rows: number;
-  cols: Record<string, Int32Array | Float32Array>;
+  cols: Record<string, Column>;
 }
+
+/** Most auxiliary values (`Trainable.auxValues`) a rank can report per step. */
+export const MAX_AUX = 64;
 
 /** What a data-parallel rank trains: parameters and a loss over a (shard of a) batch. */
 export interface Trainable {
   store: ParamStore;
-  /** Scalar [1] loss, the MEAN over the batch's rows. */
-  loss(g: Graph, batch: ColumnBatch): Tensor;
+  /**
+   * Scalar [1] loss, the MEAN over the batch's rows. `step` is the number of the step being taken
+   * (1 for the first; after `setStepCount(s)` the next is s + 1), the same on every rank, so a loss
+   * may depend on a schedule (a distillation weight λ, say).
+   */
+  loss(g: Graph, batch: ColumnBatch, step: number): Tensor;
+  /**
+   * Optional per-row means computed by the last `loss` call (its terms, for logging), at most
+   * MAX_AUX of them, in the same order on every rank. The trainer combines them over the shards as
+   * it combines the loss (Σ_r value_r · n_r / B) and returns them from `lastAux()`.
+   */
+  auxValues?(): ArrayLike<number>;
 }
 
 export type TrainableFactory = (config: unknown) => Trainable;
@@ -83,7 +99,7 @@ export interface FactoryRef {
 }
 
 export interface ColumnSpec {
-  type: 'i32' | 'f32';
+  type: 'i32' | 'f32' | 'f64';
   /** Values per row. */
   width: number;
 }
@@ -178,6 +194,8 @@ export interface RankInit {
   ctrl: SharedArrayBuffer;
   /** Float64 per rank: shard mean loss; partial sum of squares of the owned gradient. */
   losses: SharedArrayBuffer;
+  /** Float64 per rank: [count, value × MAX_AUX] of the model's auxValues(). */
+  aux: SharedArrayBuffer;
   sqSums: SharedArrayBuffer;
   /** Float64 (lr, t) per optimiser for the current step, written by rank 0. */
   scalars: SharedArrayBuffer;
@@ -242,6 +260,7 @@ export class Rank {
   readonly threads: number;
   private readonly ctrl: Int32Array;
   private readonly losses: Float64Array;
+  private readonly aux: Float64Array;
   private readonly sqSums: Float64Array;
   private readonly scalars: Float64Array;
   private readonly reached: Int32Array;
@@ -290,6 +309,7 @@ export class Rank {
     this.seed = init.seed;
     this.ctrl = new Int32Array(init.ctrl);
     this.losses = new Float64Array(init.losses);
+    this.aux = new Float64Array(init.aux);
     this.sqSums = new Float64Array(init.sqSums);
     this.scalars = new Float64Array(init.scalars);
     this.reached = new Int32Array(init.reached);
@@ -370,10 +390,11 @@ export class Rank {
       this.dropout.at(this.seed, q, step);
       const g = this.graph;
       g.reset();
-      const loss = this.model.loss(g, batch);
+      const loss = this.model.loss(g, batch, step);
       this.seedGrad[0] = batch.rows / B;
       g.backward(loss, this.seedGrad);
       this.losses[q] = loss.data[0]!;
+      this.publishAux();
       this.adoptDenseGrads();
       this.publishSparse();
     } catch (err) {
@@ -426,6 +447,33 @@ export class Rank {
     if (!this.passedClip) this.arrive(C_CLIP, N * this.seq, 0, false);
     if (!this.passedEnd) this.arrive(C_END, (N - 1) * this.seq, 0, false);
     this.passedMid = this.passedClip = this.passedEnd = true;
+  }
+
+  private publishAux(): void {
+    const at = this.rank * (MAX_AUX + 1);
+    const a = this.model.auxValues?.();
+    const n = a === undefined ? 0 : a.length;
+    if (n > MAX_AUX) throw new Error(`parallel: auxValues() returned ${n} values; at most ${MAX_AUX}`);
+    this.aux[at] = n;
+    for (let i = 0; i < n; i++) this.aux[at + 1 + i] = a![i]!;
+  }
+
+  /**
+   * The ranks' auxValues() combined like the loss (Σ_r value_r · n_r / B, rank order) into `out`;
+   * returns how many there are. Throws when ranks reported different counts.
+   */
+  combineAux(out: Float64Array): number {
+    const B = Atomics.load(this.ctrl, C_ROWS);
+    const n = this.aux[0]!;
+    out.fill(0, 0, n);
+    for (let r = 0; r < this.threads; r++) {
+      const at = r * (MAX_AUX + 1);
+      if (this.aux[at] !== n)
+        throw new Error(`parallel: rank ${r} reported ${this.aux[at]} aux values, rank 0 reported ${n}`);
+      const w = Atomics.load(this.ctrl, shardRowsAt(r)) / B;
+      for (let i = 0; i < n; i++) out[i] += this.aux[at + 1 + i]! * w;
+    }
+    return n;
   }
 
   /** Sum over ranks of shard loss × n_r / B, in rank order: the full-batch mean loss. */
@@ -667,14 +715,23 @@ export function gradLayout(sizes: readonly number[]): { offsets: number[]; bytes
   return { offsets, bytes: at + LINE };
 }
 
+const COLUMN_TYPES = { i32: Int32Array, f32: Float32Array, f64: Float64Array } as const;
+
 /** Rank-local views of a rank's input columns. */
 export function columnViews(
   cols: Record<string, SharedArrayBuffer>,
   columns: Record<string, ColumnSpec>,
-): Record<string, Int32Array | Float32Array> {
-  const out: Record<string, Int32Array | Float32Array> = {};
-  for (const [name, spec] of Object.entries(columns))
-    out[name] = spec.type === 'i32' ? new Int32Array(cols[name]!) : new Float32Array(cols[name]!);
+): Record<string, Column> {
+  const out: Record<string, Column> = {};
+  for (const [name, spec] of Object.entries(columns)) {
+    const buf = cols[name]!;
+    out[name] =
+      spec.type === 'i32'
+        ? new Int32Array(buf)
+        : spec.type === 'f32'
+          ? new Float32Array(buf)
+          : new Float64Array(buf);
+  }
   return out;
 }
 
@@ -710,7 +767,7 @@ export class ParallelTrainer {
   private readonly graph: Graph;
   /** Rank 0's part of the protocol (threads > 1). */
   private rank0: Rank | null = null;
-  private workerCols: Record<string, Int32Array | Float32Array>[] = [];
+  private workerCols: Record<string, Column>[] = [];
   private workerInits: RankInit[] = [];
   private scalars: Float64Array = new Float64Array(0);
   private optimizerList: Optimizer[];
@@ -718,6 +775,8 @@ export class ParallelTrainer {
   private seq = 0;
   private readonly dropout = new StepRng();
   private closed = false;
+  private readonly auxOut = new Float64Array(MAX_AUX);
+  private auxCount = 0;
   /** Set when a worker died or a barrier timed out: the trainer cannot continue. */
   private broken: string | null = null;
   readonly optimizers: Record<string, Optimizer>;
@@ -801,6 +860,7 @@ export class ParallelTrainer {
       maxGradNorm: opts.maxGradNorm,
       ctrl: this.ctrl.buffer as SharedArrayBuffer,
       losses: sab(8 * N),
+      aux: sab(8 * N * (MAX_AUX + 1)),
       sqSums: sab(8 * N),
       scalars: sab(16 * shared.length),
       reached: sab(4 * N * params.length),
@@ -816,7 +876,8 @@ export class ParallelTrainer {
     this.rank0 = new Rank({ ...base, rank: 0, cols: null }, model);
     for (let r = 1; r < N; r++) {
       const cols: Record<string, SharedArrayBuffer> = {};
-      for (const [name, spec] of Object.entries(opts.columns)) cols[name] = sab(4 * maxShard * spec.width);
+      for (const [name, spec] of Object.entries(opts.columns))
+        cols[name] = sab(COLUMN_TYPES[spec.type].BYTES_PER_ELEMENT * maxShard * spec.width);
       this.workerCols.push(columnViews(cols, opts.columns));
       this.workerInits.push({ ...base, rank: r, cols });
     }
@@ -890,7 +951,7 @@ export class ParallelTrainer {
     g.reset();
     let loss: number;
     try {
-      const lossT = this.model.loss(g, batch);
+      const lossT = this.model.loss(g, batch, this.gen);
       g.backward(lossT);
       loss = lossT.data[0]!;
     } catch (err) {
@@ -901,6 +962,11 @@ export class ParallelTrainer {
       store.zeroGrad();
       throw new Error(`training step ${this.gen}: loss is ${loss} (NaN or Inf); stopping before the update`);
     }
+    const a = this.model.auxValues?.();
+    this.auxCount = a === undefined ? 0 : a.length;
+    if (this.auxCount > MAX_AUX)
+      throw new Error(`parallel: auxValues() returned ${this.auxCount} values; at most ${MAX_AUX}`);
+    for (let i = 0; i < this.auxCount; i++) this.auxOut[i] = a![i]!;
     if (this.opts.maxGradNorm !== undefined)
       clipGradNorm(store.params(), store.tables(), this.opts.maxGradNorm);
     for (const opt of this.optimizerList) opt.step();
@@ -954,6 +1020,7 @@ export class ParallelTrainer {
       throw failure;
     }
     const loss = rank0.batchLoss();
+    this.auxCount = rank0.combineAux(this.auxOut);
     if (!Number.isFinite(loss)) {
       this.rollBack();
       throw new Error(`training step ${this.gen}: loss is ${loss} (NaN or Inf); stopping before the update`);
@@ -965,6 +1032,14 @@ export class ParallelTrainer {
       );
     }
     return loss;
+  }
+
+  /**
+   * The model's auxValues() of the last successful step, combined over the shards like the loss.
+   * A view, valid until the next step.
+   */
+  lastAux(): Float64Array {
+    return this.auxOut.subarray(0, this.auxCount);
   }
 
   /** The first failure of this step, rank order: rank 0's own error, or a worker's message. */
@@ -1026,7 +1101,7 @@ export function checkBatch(batch: ColumnBatch, columns: Record<string, ColumnSpe
   for (const [name, spec] of Object.entries(columns)) {
     const src = batch.cols[name];
     if (src === undefined) throw new Error(`parallel: batch has no column '${name}'`);
-    const want = spec.type === 'i32' ? Int32Array : Float32Array;
+    const want = COLUMN_TYPES[spec.type];
     if (!(src instanceof want)) {
       throw new Error(`parallel: column '${name}' must be a ${want.name}, got ${src.constructor.name}`);
     }
@@ -1059,7 +1134,7 @@ export function sliceBatch(
   s: number,
   e: number,
 ): ColumnBatch {
-  const cols: Record<string, Int32Array | Float32Array> = {};
+  const cols: Record<string, Column> = {};
   for (const [name, spec] of Object.entries(columns))
     cols[name] = batch.cols[name]!.subarray(s * spec.width, e * spec.width);
   return { rows: e - s, cols };

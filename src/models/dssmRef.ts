@@ -16,7 +16,7 @@ import { EmbeddingTable } from '../engine/embedding.js';
 import type { Graph } from '../engine/graph.js';
 import { normal } from '../engine/init.js';
 import { MLP, ParamStore } from '../engine/nn.js';
-import type { ColumnBatch, ColumnSpec, FactoryRef, Trainable } from '../engine/parallel.js';
+import type { Column, ColumnBatch, ColumnSpec, FactoryRef, Trainable } from '../engine/parallel.js';
 import { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 
@@ -159,7 +159,7 @@ export function randomDssmBatches(
   const vocabs = [...cfg.userVocabs, ...cfg.itemVocabs];
   const out: ColumnBatch[] = [];
   for (let b = 0; b < n; b++) {
-    const cols: Record<string, Int32Array | Float32Array> = {};
+    const cols: Record<string, Column> = {};
     [...names].forEach((f, i) => {
       const ids = new Int32Array(rows);
       for (let r = 0; r < rows; r++) ids[r] = rng.int(vocabs[i]!);

@@ -8,6 +8,7 @@ import type { ParamStore } from '../../src/engine/nn.js';
 import { Adam, SparseAdam } from '../../src/engine/optim.js';
 import { type ColumnBatch, ParallelTrainer, shardRange } from '../../src/engine/parallel.js';
 import { Rng } from '../../src/engine/rng.js';
+import { auxDssmColumns, auxDssmFactory } from './parallelFixture.js';
 import {
   DSSM_REF_TINY,
   type DssmRefConfig,
@@ -139,5 +140,34 @@ test('a checkpoint loads into shared parameters: a resumed 2-thread run with dro
     for (let s = 3; s < 6; s++) assert.equal(b.step(batches[s]!), a.step(batches[s]!), `step ${s}`);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('Float64 columns reach the workers; aux values combine over shards like the loss; loss sees the step', async () => {
+  for (const threads of [1, 2, 3]) {
+    const trainer = await ParallelTrainer.create({
+      factory: auxDssmFactory(DSSM_REF_TINY),
+      threads,
+      columns: auxDssmColumns(DSSM_REF_TINY),
+      maxRows: 64,
+      makeOptimizers,
+      seed: 3,
+    });
+    try {
+      trainer.setStepCount(40);
+      const batches = signalBatches(DSSM_REF_TINY, 61, 2, 5);
+      for (const [s, b] of batches.entries()) {
+        // Timestamps beyond 2^24 (float32 would round them) and different per row.
+        const ts = Float64Array.from({ length: b.rows }, (_, i) => 1.7e9 + i * 1.25 + s);
+        const want = ts.reduce((a, v) => a + v, 0) / b.rows;
+        trainer.step({ rows: b.rows, cols: { ...b.cols, ts } });
+        const aux = trainer.lastAux();
+        assert.equal(aux.length, 2);
+        assert.ok(Math.abs(aux[0]! - want) < 1e-3, `threads ${threads}: mean ts ${aux[0]} vs ${want}`);
+        assert.equal(aux[1], 41 + s, `threads ${threads}: step seen by the loss`);
+      }
+    } finally {
+      await trainer.close();
+    }
   }
 });
