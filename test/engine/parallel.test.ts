@@ -8,13 +8,13 @@ import type { ParamStore } from '../../src/engine/nn.js';
 import { Adam, SparseAdam } from '../../src/engine/optim.js';
 import { type ColumnBatch, ParallelTrainer, shardRange } from '../../src/engine/parallel.js';
 import { Rng } from '../../src/engine/rng.js';
-import { auxDssmColumns, auxDssmFactory } from './parallelFixture.js';
 import {
   DSSM_REF_TINY,
   type DssmRefConfig,
   dssmRefColumns,
   dssmRefFactory,
 } from '../../src/models/dssmRef.js';
+import { auxDssmColumns, auxDssmFactory } from './parallelFixture.js';
 
 /** Labels with a learnable signal: positive iff user_f1 and category agree mod 4. */
 function signalBatches(cfg: DssmRefConfig, rows: number, n: number, seed: number): ColumnBatch[] {
