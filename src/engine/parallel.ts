@@ -106,6 +106,11 @@ export interface ColumnSpec {
 
 export interface ParallelTrainerOptions {
   factory: FactoryRef;
+  /**
+   * Rank 0's model, already built by the caller (it must be what the factory builds from its
+   * config); built from the factory when absent. Its parameters are moved into shared memory.
+   */
+  model?: Trainable;
   threads: number;
   /** Column layout of every batch, and the largest batch (rows) that will be passed to step(). */
   columns: Record<string, ColumnSpec>;
@@ -799,8 +804,7 @@ export class ParallelTrainer {
     if (!Number.isInteger(opts.maxRows) || opts.maxRows < opts.threads) {
       throw new Error(`parallel: maxRows (${opts.maxRows}) must be an integer ≥ threads (${opts.threads})`);
     }
-    const factory = await loadFactory(opts.factory);
-    const model = factory(opts.factory.config);
+    const model = opts.model ?? (await loadFactory(opts.factory))(opts.factory.config);
     const store = model.store;
     // Move every parameter into shared memory before anything (optimisers, graphs) looks at it.
     if (opts.threads > 1) {
@@ -934,13 +938,17 @@ export class ParallelTrainer {
     if (this.broken !== null) throw new Error(`parallel: trainer cannot continue: ${this.broken}`);
     const B = batch.rows;
     const N = this.threads;
-    if (!Number.isInteger(B) || B < N || B > this.opts.maxRows) {
-      throw new Error(
-        `parallel: batch has ${B} rows; expected between threads (${N}) and maxRows (${this.opts.maxRows})`,
-      );
+    if (!Number.isInteger(B) || B < 1 || B > this.opts.maxRows) {
+      throw new Error(`parallel: batch has ${B} rows; expected between 1 and maxRows (${this.opts.maxRows})`);
     }
     checkBatch(batch, this.opts.columns);
-    return N === 1 ? this.stepSingle(batch) : this.stepParallel(batch);
+    if (N === 1) return this.stepSingle(batch);
+    if (B >= N) return this.stepParallel(batch);
+    // Fewer rows than ranks (the last batch of an epoch, say): rank 0 takes the step alone with
+    // its optimisers, which hold all the (shared) state; the workers stay parked. Rank 0's gradient
+    // buffers still hold the last parallel step's sums, so clear them first.
+    this.model.store.zeroGrad();
+    return this.stepSingle(batch);
   }
 
   private stepSingle(batch: ColumnBatch): number {

@@ -87,6 +87,36 @@ test('1 and 2 threads follow the same trajectory up to float rounding', async ()
     assert.ok(Math.abs(one[i]! - two[i]!) < 1e-4, `step ${i}: ${one[i]} vs ${two[i]}`);
 });
 
+test('a batch with fewer rows than threads is taken by rank 0 alone, on the same trajectory', async () => {
+  // 3 threads; the second batch has 1 row, the fourth 2 (fewer than the ranks), the others 64.
+  const full = signalBatches(DSSM_REF_TINY, 64, 6, 11);
+  const batches = full.map((b, i) => {
+    const rows = i === 1 ? 1 : i === 3 ? 2 : 64;
+    const cols: ColumnBatch['cols'] = {};
+    for (const [k, v] of Object.entries(b.cols)) cols[k] = v.subarray(0, rows);
+    return { rows, cols };
+  });
+  const losses = async (threads: number) => {
+    const trainer = await ParallelTrainer.create({
+      factory: dssmRefFactory(DSSM_REF_TINY),
+      threads,
+      columns: dssmRefColumns(DSSM_REF_TINY),
+      maxRows: 64,
+      makeOptimizers,
+      seed: 3,
+    });
+    try {
+      return batches.map((b) => trainer.step(b));
+    } finally {
+      await trainer.close();
+    }
+  };
+  const one = await losses(1);
+  const three = await losses(3);
+  for (let i = 0; i < one.length; i++)
+    assert.ok(Math.abs(one[i]! - three[i]!) < 1e-4, `step ${i}: ${one[i]} vs ${three[i]}`);
+});
+
 test('a bad batch is refused by column, and a worker error reaches rank 0 naming the worker and step', async () => {
   const trainer = await ParallelTrainer.create({
     factory: dssmRefFactory(DSSM_REF_TINY),

@@ -30,7 +30,7 @@ export function exitingDssmFactory(config: DssmRefConfig): FactoryRef {
 
 class AuxDssm extends DssmRef {
   private readonly values = new Float64Array(2);
-  override loss(g: Graph, batch: ColumnBatch, step: number): Tensor {
+  override loss(g: Graph, batch: ColumnBatch, step = 0): Tensor {
     const ts = batch.cols['ts'] as Float64Array;
     let sum = 0;
     for (let i = 0; i < batch.rows; i++) sum += ts[i]!;
