@@ -104,7 +104,12 @@ export function loadCheckpoint(
   store: ParamStore,
   optimizers: Record<string, Optimizer> = {},
   rngs: Record<string, Rng> = {},
-  options: { weightsOnly?: boolean; ignore?: (name: string) => boolean } = {},
+  options: {
+    weightsOnly?: boolean;
+    ignore?: (name: string) => boolean;
+    /** Called with the file's metadata before any tensor is compared; throws to refuse the file. */
+    checkMetadata?: (metadata: Record<string, string>) => void;
+  } = {},
 ): LoadedCheckpoint {
   const file = readSafetensors(path);
   if (file.metadata['format'] !== CHECKPOINT_FORMAT) {
@@ -112,6 +117,7 @@ export function loadCheckpoint(
       `${path}: not a kdrec checkpoint (metadata format = ${JSON.stringify(file.metadata['format'])}, expected '${CHECKPOINT_FORMAT}')`,
     );
   }
+  options.checkMetadata?.(file.metadata);
   const expected = collect({ store, optimizers, rngs });
   for (const [name, want] of Object.entries(expected)) {
     const got = file.tensors[name];

@@ -29,7 +29,7 @@ import {
   type EvalRecord,
   type TrainProgress,
   type TrainResult,
-  train,
+  trainAsync,
 } from './trainer.js';
 
 export interface RunOptions {
@@ -84,18 +84,18 @@ export async function runFromConfig(cfg: ExperimentConfig, opts: RunOptions = {}
     log: opts.log,
     dataset: opts.dataset,
   });
-  const models = buildModels(cfg, prepared.dataset.schema, new Rng(cfg.seed).fork('models'), {
-    labels: prepared.dataset.labels,
-  });
+  const modelContext: ModelContext = { labels: prepared.dataset.labels };
+  const models = buildModels(cfg, prepared.dataset.schema, new Rng(cfg.seed).fork('models'), modelContext);
   const runDir = opts.noRunDir ? null : (opts.runDir ?? newRunDir(cfg.outDir, cfg.name));
   const configSource =
     opts.configFile !== undefined
       ? { text: readFileSync(opts.configFile, 'utf8'), ext: extname(opts.configFile) }
       : undefined;
-  const res = train({
+  const res = await trainAsync({
     config: cfg,
     data: prepared.data,
     models: { teacher: models.teacher, student: models.student },
+    modelContext,
     ...(runDir !== null ? { runDir } : {}),
     ...(configSource !== undefined ? { configSource } : {}),
     resume: opts.resume ?? false,

@@ -3,16 +3,12 @@
  * on the same batches (`joint`, `pfd`, `pfd-md`, `dmtl`), and a student against precomputed teacher
  * logit columns (`two-stage`, after `kdrec teacher score`).
  *
- * One step of a joint mode (PFD, Xu et al., KDD'20, §3.3; DMTL and PFD+MD follow the same shape):
- *
- *   L = Σ_o BCE(teacher_o, y_o)                                  teacher on hard labels
- *     + w_hard(λ_t) · Σ_o BCE(student_o, y_o)                      student on hard labels
- *     + w_kd(λ_t) · (Σ_k weight_k · kd_k(student, detach(teacher)) + hint)
- *
- * with (w_hard, w_kd) = (1, λ) or (1 − λ, λ) (`objective`). The teacher side of every distillation
- * term is detached, so ∂L/∂θ_teacher comes from the teacher's own hard loss only (and through
- * embedding tables shared on purpose, from the student's use of them). One backward pass over the
- * summed loss, then one optimiser step over the union of both models' parameters.
+ * A step's loss is distillStep.ts's L (hard losses plus λ-weighted distillation terms). The teacher
+ * side of every distillation term is detached, so ∂L/∂θ_teacher comes from the teacher's own hard
+ * loss only (and through embedding tables shared on purpose, from the student's use of them). One
+ * backward pass over the summed loss, then one optimiser step over the union of both models'
+ * parameters — on this thread (`train`), or with `threads: N` on N data-parallel ranks
+ * (`trainAsync`, dataParallel.ts), which only the step itself differs between.
  *
  * The loop is synchronous and silent: progress and eval records go to callbacks (the CLI draws the
  * bar), so the library can train inside tests and the experiment runner. Validation AUC is computed
@@ -23,20 +19,13 @@ import { join } from 'node:path';
 import type { Batch, ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import type { Schema } from '../data/schema.js';
-import { HintDistiller } from '../distill/hint.js';
-import { COLUMN_PREFIX, checkKdTerms, type KdTermSpec, kdLoss } from '../distill/kdTerms.js';
-import {
-  type LambdaSchedule,
-  lambdaAt,
-  studentLossWeights,
-  warmupEndStep,
-} from '../distill/lambdaSchedule.js';
+import { COLUMN_PREFIX, type KdTermSpec } from '../distill/kdTerms.js';
+import { type LambdaSchedule, warmupEndStep } from '../distill/lambdaSchedule.js';
 import { RankDistiller } from '../distill/rankDistiller.js';
 import type { RankLists } from '../distill/rankLists.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
-import type { EmbeddingTable } from '../engine/embedding.js';
 import { Graph } from '../engine/graph.js';
-import { ParamStore } from '../engine/nn.js';
+import type { ParamStore } from '../engine/nn.js';
 import {
   Adagrad,
   Adam,
@@ -46,10 +35,13 @@ import {
   SparseAdagrad,
   SparseAdam,
 } from '../engine/optim.js';
+import { ParallelTrainer } from '../engine/parallel.js';
 import { Rng } from '../engine/rng.js';
-import type { Tensor } from '../engine/tensor.js';
-import type { Model, ModelOutput } from '../models/types.js';
+import type { ModelContext } from '../models/index.js';
+import type { Model } from '../models/types.js';
 import type { ExperimentConfig, Mode } from './config.js';
+import { batchColumns, DistillTrainable, distillTrainableFactory, toColumnBatch } from './dataParallel.js';
+import { assembleStep, DistillStep, modeRoles, type StepParts, stepLambda } from './distillStep.js';
 import {
   appendMetrics,
   checkpointPath,
@@ -144,6 +136,8 @@ export interface TrainOptions {
    * `teacher` may be null in modes without a live teacher.
    */
   models: { teacher: Model | null; student: Model | null };
+  /** The context `models` were built with; data-parallel workers rebuild them with it. */
+  modelContext?: ModelContext;
 }
 
 export interface TrainResult {
@@ -153,52 +147,7 @@ export interface TrainResult {
   final: FinalSummary;
 }
 
-/** Which models a mode trains, and whether it distils. */
-export function modeRoles(mode: Mode): { teacher: boolean; student: boolean; joint: boolean } {
-  switch (mode) {
-    case 'teacher':
-      return { teacher: true, student: false, joint: false };
-    case 'student':
-    case 'two-stage':
-      return { teacher: false, student: true, joint: false };
-    case 'joint':
-    case 'dmtl':
-    case 'pfd':
-    case 'pfd-md':
-      return { teacher: true, student: true, joint: true };
-  }
-}
-
-/** A store holding both models' parameters and every table once (shared tables are one object). */
-export function combinedStore(models: readonly (Model | null)[], extra?: ParamStore): ParamStore {
-  const store = new ParamStore();
-  const seenTables = new Map<string, EmbeddingTable>();
-  const seenParams = new Map<string, Tensor>();
-  const add = (s: ParamStore) => {
-    for (const p of s.params()) {
-      const prev = seenParams.get(p.name);
-      if (prev === p) continue;
-      if (prev !== undefined)
-        throw new Error(`parameter name '${p.name}' is used by two different parameters`);
-      seenParams.set(p.name, p);
-      store.addParam(p);
-    }
-    for (const t of s.tables()) {
-      const prev = seenTables.get(t.name);
-      if (prev === t) continue;
-      if (prev !== undefined) {
-        throw new Error(
-          `table name '${t.name}' is used by two different tables (shared tables must be the same object)`,
-        );
-      }
-      seenTables.set(t.name, t);
-      store.addTable(t);
-    }
-  };
-  for (const m of models) if (m !== null) add(m.store);
-  if (extra !== undefined) add(extra);
-  return store;
-}
+export { combinedStore, modeRoles } from './distillStep.js';
 
 /** Dense optimiser over the parameters, lazy sparse one over the tables, as the config says. */
 export function buildOptimizers(
@@ -219,29 +168,6 @@ export function buildOptimizers(
       ? new SparseAdagrad(tables, { lr: sparseLr })
       : new SparseAdam(tables, { lr: sparseLr });
   return { dense, sparse };
-}
-
-function assertFinite(step: number, name: string, value: number): void {
-  if (!Number.isFinite(value)) {
-    throw new Error(
-      `training stopped at step ${step}: loss term '${name}' is ${value} ` +
-        '(try a lower learning rate, gradient clipping via optimizer.clipNorm, or check the input features)',
-    );
-  }
-}
-
-/** The model's hard-label loss (BCE per supervised output); records each term as `<who>.hard.<output>`. */
-function hardLoss(
-  g: Graph,
-  model: Model,
-  out: ModelOutput,
-  batch: Batch,
-  who: string,
-  terms: { name: string; loss: Tensor }[],
-): Tensor {
-  const h = model.hardLoss(g, out, batch);
-  for (const [name, loss] of Object.entries(h.terms)) terms.push({ name: `${who}.${name}`, loss });
-  return h.total;
 }
 
 /**
@@ -349,51 +275,46 @@ function selectionScore(r: EvalRecord, role: 'teacher' | 'student', metric: 'auc
   return -first.logloss;
 }
 
-export function train(opts: TrainOptions): TrainResult {
-  const cfg = opts.config;
-  const { train: trainSet, valid } = opts.data;
-  const roles = modeRoles(cfg.mode);
-  // Data-parallel training (src/engine/parallel.ts) needs the step as a Trainable: a loss of
-  // (graph, rows of a batch) alone, rebuilt by a factory in every worker. This loop's step also
-  // depends on the step number (λ schedule, rank-distillation lists drawn from the whole loaded
-  // dataset), reports and NaN-checks every loss term by name, takes a data/batch.ts Batch (sequence
-  // columns, Float64 timestamps) where the parallel trainer ships flat i32/f32 columns, and keeps one
-  // dropout stream in its checkpoints; none of that fits the Trainable contract yet.
-  if (cfg.threads > 1) {
-    throw new Error(
-      `threads: ${cfg.threads} — kdrec train runs on one thread; set threads: 1. Data-parallel ` +
-        'training (--threads N) is available to engine models (kdrec bench train) but not yet to the ' +
-        'distillation loop: its step depends on the step number and the whole dataset (λ schedule, rank ' +
-        'distillation), names every loss term, and keeps one dropout stream in its checkpoints',
-    );
-  }
-  const rootRng = new Rng(cfg.seed);
-  const built = opts.models;
-  const teacher =
-    roles.teacher || cfg.distill.some((t) => !t.target.startsWith(COLUMN_PREFIX)) ? built.teacher : null;
-  const student = roles.student ? built.student : null;
-  if (roles.teacher && teacher === null) throw new Error(`mode '${cfg.mode}' needs a teacher model`);
-  if (roles.student && student === null) throw new Error(`mode '${cfg.mode}' needs a student model`);
-  const teacherTrains = roles.teacher;
+/** One training step on a batch: by this thread, or by N data-parallel ranks. */
+interface StepRunner {
+  readonly optimizers: Record<string, Optimizer>;
+  /** RNG streams a checkpoint holds so that a resumed run continues bit-exactly. */
+  readonly rngs: Record<string, Rng>;
+  /** Forward, backward and update at (0-based) step `step`; returns the total loss. */
+  run(batch: Batch, step: number): number;
+  /** The named terms of the last step, with their values (combined over the shards). */
+  terms(): { name: string; value: number }[];
+  /** After a checkpoint of step `step` has been loaded. */
+  resumedAt(step: number): void;
+  close(): Promise<void>;
+}
 
-  const teacherLabels = teacher?.supervised ?? {};
-  // DMTL: the student's only loss is the KL to the teacher's ctcvr logit (issue 4, mode 4).
-  const studentHard = student !== null && cfg.mode !== 'dmtl';
-  if (student !== null) {
-    checkKdTerms(cfg.distill, student.outputNames, teacher?.outputNames ?? null);
-  }
-  // Parameters owned by the distillation itself (the hint regressor), trained with the student.
-  const extraParams = new ParamStore();
-  const hint =
-    cfg.hint !== undefined && student !== null
-      ? new HintDistiller(cfg.hint, extraParams, rootRng.fork('hint'), student)
-      : null;
-  if (hint !== null && teacher === null)
-    throw new Error('hint distillation needs a live teacher (joint modes)');
+/** What the loop needs besides the runner: the step's models and loss, and the dropout stream. */
+interface Prepared {
+  parts: StepParts;
+  step: DistillStep;
+  dropoutRng: Rng;
+  graph: Graph;
+}
+
+function prepare(opts: TrainOptions): Prepared {
+  const cfg = opts.config;
+  const rootRng = new Rng(cfg.seed);
+  const dropoutRng = rootRng.fork('dropout');
+  const graph = new Graph({ training: true, rng: dropoutRng });
+  const { train: trainSet } = opts.data;
+  const probe = trainSet.slice(0, Math.min(trainSet.size, 2));
+  const parts = assembleStep(cfg, opts.models, rootRng, { probe, g: graph });
   // Rank distillation ranks candidates with the given teacher (co-trained in joint modes, frozen
   // otherwise) unless its lists come from a file; it never runs the teacher on the training batch.
   let rank: RankDistiller | null = null;
-  if (cfg.rankDistill !== undefined && student !== null) {
+  if (cfg.rankDistill !== undefined && parts.student !== null) {
+    if (cfg.threads > 1) {
+      throw new Error(
+        `threads: ${cfg.threads} — rankDistill runs on one thread (its candidate lists are drawn from the ` +
+          'whole dataset each step, not from the batch the ranks share); set threads: 1',
+      );
+    }
     if (opts.data.dataset === undefined) {
       throw new Error('rankDistill: TrainData.dataset (the loaded dataset) is required to build list rows');
     }
@@ -405,27 +326,122 @@ export function train(opts: TrainOptions): TrainResult {
       opts.data.rankLists ?? null,
     );
   }
+  if (cfg.threads > 1 && parts.teacher !== null && !parts.teacherTrains) {
+    // The ranks rebuild the models from the config, which would not give them a loaded teacher.
+    throw new Error(
+      `threads: ${cfg.threads} — a frozen teacher (mode '${cfg.mode}') runs on one thread only; set threads: 1`,
+    );
+  }
+  const step = new DistillStep(
+    cfg,
+    parts,
+    rank !== null ? { distiller: rank, teacher: opts.models.teacher } : null,
+  );
+  return { parts, step, dropoutRng, graph };
+}
 
+function singleThreadRunner(p: Prepared, cfg: ExperimentConfig): StepRunner {
+  const { store, teacher, teacherTrains } = p.parts;
+  const optimizers = buildOptimizers(store, cfg.optimizer);
+  const g = p.graph;
+  return {
+    optimizers,
+    rngs: { dropout: p.dropoutRng },
+    run(batch, step) {
+      g.reset();
+      const total = p.step.loss(g, batch, step);
+      g.backward(total);
+      if (cfg.optimizer.clipNorm > 0) clipGradNorm(store.params(), store.tables(), cfg.optimizer.clipNorm);
+      optimizers['dense']!.step();
+      optimizers['sparse']!.step();
+      // Tables of a live-but-frozen teacher (two-stage with a live teacher never happens; a loaded
+      // teacher in a student-only mode might) accumulate sparse grads through lookups: clear them.
+      if (!teacherTrains && teacher !== null) teacher.store.zeroGrad();
+      return total.data[0]!;
+    },
+    terms: () => p.step.terms.map((t) => ({ name: t.name, value: t.loss.data[0]! })),
+    resumedAt: () => {},
+    close: async () => {},
+  };
+}
+
+async function parallelRunner(p: Prepared, opts: TrainOptions): Promise<StepRunner> {
+  const cfg = opts.config;
+  const columns = batchColumns(opts.data.train.columns);
+  const pt = await ParallelTrainer.create({
+    factory: distillTrainableFactory({
+      experiment: cfg,
+      schema: opts.data.schema.toJSON(),
+      ctx: opts.modelContext ?? {},
+      hintWidths: p.parts.hintWidths,
+      columns,
+    }),
+    model: new DistillTrainable(p.parts.store, p.step, columns),
+    threads: cfg.threads,
+    columns,
+    maxRows: cfg.batchSize,
+    makeOptimizers: (store) => buildOptimizers(store, cfg.optimizer),
+    seed: cfg.seed,
+    ...(cfg.optimizer.clipNorm > 0 ? { maxGradNorm: cfg.optimizer.clipNorm } : {}),
+  });
+  return {
+    optimizers: pt.optimizers,
+    // Dropout masks are a function of (seed, rank, step): nothing to save.
+    rngs: {},
+    run(batch, step) {
+      if (pt.stepCount !== step)
+        throw new Error(
+          `internal: the data-parallel trainer is at step ${pt.stepCount}, the loop at ${step}`,
+        );
+      return pt.step(toColumnBatch(batch));
+    },
+    terms() {
+      const v = pt.lastAux();
+      return p.step.terms.map((t, i) => ({ name: t.name, value: v[i]! }));
+    },
+    resumedAt: (step) => pt.setStepCount(step),
+    close: () => pt.close(),
+  };
+}
+
+/**
+ * Trains on this thread. A config with `threads: N > 1` needs `trainAsync`, which starts the
+ * data-parallel workers.
+ */
+export function train(opts: TrainOptions): TrainResult {
+  if (opts.config.threads > 1) {
+    throw new Error(
+      `threads: ${opts.config.threads} — data-parallel training starts worker threads asynchronously: call trainAsync`,
+    );
+  }
+  const p = prepare(opts);
+  return trainLoop(opts, p, singleThreadRunner(p, opts.config));
+}
+
+/** Trains on `config.threads` threads (data parallel when > 1; see dataParallel.ts). */
+export async function trainAsync(opts: TrainOptions): Promise<TrainResult> {
+  const p = prepare(opts);
+  const runner = opts.config.threads > 1 ? await parallelRunner(p, opts) : singleThreadRunner(p, opts.config);
+  try {
+    return trainLoop(opts, p, runner);
+  } finally {
+    await runner.close();
+  }
+}
+
+function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainResult {
+  const cfg = opts.config;
+  const { train: trainSet, valid } = opts.data;
+  const roles = modeRoles(cfg.mode);
+  const { teacher, student, store } = p.parts;
+  const teacherLabels = teacher?.supervised ?? {};
+  const studentHard = student !== null && cfg.mode !== 'dmtl';
   const lambda: LambdaSchedule = cfg.lambda;
   const warmupEnd = roles.joint ? warmupEndStep(lambda) : 0;
   const stepsPerEpoch = Math.ceil(trainSet.size / cfg.batchSize);
   if (trainSet.size === 0) throw new Error('the training split is empty');
   const totalSteps = cfg.steps ?? Math.ceil((cfg.epochs ?? 1) * stepsPerEpoch);
-
-  // The hint regressor's width is only known from one forward pass; create it before the optimiser.
-  const dropoutRng = rootRng.fork('dropout');
-  const graph = new Graph({ training: true, rng: dropoutRng });
-  if (hint !== null && teacher !== null && student !== null) {
-    const probe = trainSet.slice(0, Math.min(trainSet.size, 2));
-    graph.reset();
-    const w = hint.widths(student.forward(graph, probe), teacher.forward(graph, probe));
-    hint.init(w.student, w.teacher);
-    graph.reset();
-  }
-
-  const trainedModels = [teacherTrains ? teacher : null, student];
-  const store = combinedStore(trainedModels, extraParams);
-  const optimizers = buildOptimizers(store, cfg.optimizer);
+  const optimizers = runner.optimizers;
 
   let paths: RunPaths | null = null;
   let startStep = 0;
@@ -434,7 +450,19 @@ export function train(opts: TrainOptions): TrainResult {
       paths = runPaths(opts.runDir);
       const latest = latestCheckpoint(paths);
       if (latest === null) throw new Error(`--resume: ${opts.runDir} has no checkpoint to resume from`);
-      startStep = loadCheckpoint(latest.path, store, optimizers, { dropout: dropoutRng }).step;
+      startStep = loadCheckpoint(latest.path, store, optimizers, runner.rngs, {
+        checkMetadata: (m) => {
+          // The dropout streams and the shard sums depend on N: continuing with another N would
+          // not be the run the checkpoint belongs to.
+          const threads = Number(m['threads'] ?? '1');
+          if (threads !== cfg.threads) {
+            throw new Error(
+              `${latest.path}: written by a run with threads: ${threads}; resume it with --threads ${threads} (this run has ${cfg.threads})`,
+            );
+          }
+        },
+      }).step;
+      runner.resumedAt(startStep);
     } else {
       const p = runPaths(opts.runDir);
       if (listCheckpoints(p).length > 0 || existsSync(p.metrics) || existsSync(p.final)) {
@@ -488,7 +516,7 @@ export function train(opts: TrainOptions): TrainResult {
     const rec: EvalRecord = {
       step,
       epoch,
-      lambda: roles.joint || cfg.mode === 'two-stage' ? lambdaAt(lambda, Math.max(0, step - 1)) : 0,
+      lambda: stepLambda(cfg, Math.max(0, step - 1)),
       train: Object.fromEntries([...running].map(([k, v]) => [k, v.sum / Math.max(1, v.n)])),
       valid: {},
       selectable: !roles.joint || cfg.selection.allowBeforeWarmup || step >= warmupEnd,
@@ -516,8 +544,8 @@ export function train(opts: TrainOptions): TrainResult {
       store,
       optimizers,
       step,
-      rngs: { dropout: dropoutRng },
-      metadata: { mode: cfg.mode, run: cfg.name },
+      rngs: runner.rngs,
+      metadata: { mode: cfg.mode, run: cfg.name, threads: String(cfg.threads) },
     });
     // Keep the three most recent checkpoints; the selected weights are in best.safetensors.
     const all = listCheckpoints(paths);
@@ -532,7 +560,6 @@ export function train(opts: TrainOptions): TrainResult {
   let iter = trainSet.batches({ batchSize: cfg.batchSize, rng: dataRng.fork(`epoch-${epoch}`) });
   // Resuming mid-epoch: replay the epoch's order up to the step (cheap next() calls, same batches).
   for (let s = epoch * stepsPerEpoch; s < step; s++) iter.next();
-  const terms: { name: string; loss: Tensor }[] = [];
   const evalEvery = cfg.evalEvery;
   let lastEvalStep = -1;
 
@@ -545,75 +572,18 @@ export function train(opts: TrainOptions): TrainResult {
       if (nx.done) throw new Error('the training split yielded no batch');
     }
     const batch = nx.value;
-    graph.reset();
-    terms.length = 0;
-    const lam = roles.joint || cfg.mode === 'two-stage' ? lambdaAt(lambda, step) : 0;
-    let total: Tensor | null = null;
-    const addTotal = (t: Tensor | null) => {
-      if (t !== null) total = total === null ? t : graph.add(total, t);
-    };
-
-    // Each term is checked as soon as it exists, so a NaN is named where it first appears (a NaN
-    // teacher would otherwise surface later as an invalid soft target).
-    let checked = 0;
-    const checkNew = () => {
-      for (; checked < terms.length; checked++)
-        assertFinite(step, terms[checked]!.name, terms[checked]!.loss.data[0]!);
-    };
-    const tOut = teacher !== null ? teacher.forward(graph, batch) : null;
-    if (teacherTrains && teacher !== null && tOut !== null)
-      addTotal(hardLoss(graph, teacher, tOut, batch, 'teacher', terms));
-    checkNew();
-    if (student !== null) {
-      const sOut = student.forward(graph, batch);
-      const w =
-        roles.joint || cfg.mode === 'two-stage' ? studentLossWeights(cfg.objective, lam) : { hard: 1, kd: 0 };
-      const sHard = studentHard ? hardLoss(graph, student, sOut, batch, 'student', terms) : null;
-      if (sHard !== null && w.hard !== 0) addTotal(w.hard === 1 ? sHard : graph.scale(sHard, w.hard));
-      checkNew();
-      const kd = kdLoss(graph, cfg.distill, sOut, tOut, batch);
-      for (const t of kd.terms) terms.push(t);
-      let distill = kd.total;
-      if (rank !== null) {
-        rank.prepare(step, built.teacher, student);
-        const r = rank.loss(graph, student, step);
-        for (const t of r.terms) terms.push(t);
-        distill = distill === null ? r.total : graph.add(distill, r.total);
-      }
-      if (hint !== null && tOut !== null) {
-        const h = hint.loss(graph, sOut, tOut);
-        terms.push({ name: 'hint', loss: h });
-        distill = distill === null ? h : graph.add(distill, h);
-      }
-      // With λ = 0 the kd terms are still computed and logged, but contribute no gradient.
-      if (distill !== null && w.kd !== 0) addTotal(w.kd === 1 ? distill : graph.scale(distill, w.kd));
-    }
-    checkNew();
-    for (const t of terms) {
-      const v = t.loss.data[0]!;
-      lastLoss[t.name] = v;
-      const r = running.get(t.name);
-      if (r === undefined) running.set(t.name, { sum: v, n: 1 });
+    const lam = stepLambda(cfg, step);
+    const total = runner.run(batch, step);
+    for (const { name, value } of runner.terms()) {
+      lastLoss[name] = value;
+      const r = running.get(name);
+      if (r === undefined) running.set(name, { sum: value, n: 1 });
       else {
-        r.sum += v;
+        r.sum += value;
         r.n++;
       }
     }
-    if (total === null) {
-      throw new Error(
-        `mode '${cfg.mode}': nothing to train at step ${step} (no hard labels and no distillation terms)`,
-      );
-    }
-    const totalT: Tensor = total;
-    assertFinite(step, 'total', totalT.data[0]!);
-    lastLoss['total'] = totalT.data[0]!;
-    graph.backward(totalT);
-    if (cfg.optimizer.clipNorm > 0) clipGradNorm(store.params(), store.tables(), cfg.optimizer.clipNorm);
-    optimizers['dense']!.step();
-    optimizers['sparse']!.step();
-    // Tables of a live-but-frozen teacher (two-stage with a live teacher never happens; a loaded
-    // teacher in a student-only mode might) accumulate sparse grads through lookups: clear them.
-    if (!teacherTrains && teacher !== null) teacher.store.zeroGrad();
+    lastLoss['total'] = total;
     step++;
     samplesSeen += batch.size;
 

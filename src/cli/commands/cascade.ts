@@ -6,14 +6,7 @@
  */
 import type { Command } from 'commander';
 import { CASCADE_VARIANTS, cascadeEvalRun } from '../../serve/cascadeEval.js';
-
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got '${v}'`);
-    return n;
-  };
-}
+import { intOption } from '../intOption.js';
 
 export function register(program: Command): void {
   const cascade = program.command('cascade').description('Evaluate the recall → pre-rank → rank cascade.');
@@ -23,11 +16,11 @@ export function register(program: Command): void {
     .requiredOption('--run <dir>', 'run with the two-tower recall model')
     .option('--prerank-run <dir>', 'run whose prerank-mlp student pre-ranks')
     .option('--rank-run <dir>', 'run whose teacher ranks (default: the teacher of --prerank-run or --run)')
-    .option('--n <n>', 'recall candidates N', int('--n'), 500)
-    .option('--m <n>', 'kept after pre-ranking M', int('--m'), 100)
-    .option('--k <n>', 'final list length K', int('--k'), 10)
-    .option('--users <n>', 'test users evaluated', int('--users'), 200)
-    .option('--seed <n>', 'seed of the user sample', int('--seed'), 1)
+    .option('--n <n>', 'recall candidates N', intOption('--n'), 500)
+    .option('--m <n>', 'kept after pre-ranking M', intOption('--m'), 100)
+    .option('--k <n>', 'final list length K', intOption('--k'), 10)
+    .option('--users <n>', 'test users evaluated', intOption('--users'), 200)
+    .option('--seed <n>', 'seed of the user sample', intOption('--seed'), 1)
     .option('--json', 'print the result as one JSON line')
     .action(
       async (o: {

@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { applyDemo, defaultExperimentConfigPath, loadExperimentConfig } from '../../eval/experiment.js';
+import { intOption } from '../intOption.js';
 import { runAndReport } from './experiment.js';
 
 export function register(program: Command): void {
@@ -26,9 +27,7 @@ export function register(program: Command): void {
       const { config, seeds } = applyDemo(loadExperimentConfig(configFile));
       let n = seeds;
       if (o.seeds !== undefined) {
-        n = Number(o.seeds);
-        if (!Number.isInteger(n) || n < 1)
-          throw new Error(`--seeds must be a positive integer, got '${o.seeds}'`);
+        n = intOption('--seeds')(o.seeds);
       }
       await runAndReport({
         dataset: 'sim',

@@ -20,6 +20,7 @@ import { writeReport } from '../../eval/report/report.js';
 import { comparisonTable, formatTable } from '../../eval/report/table.js';
 import { type Results, writeResults } from '../../eval/results.js';
 import type { TrainProgress } from '../../train/trainer.js';
+import { intOption } from '../intOption.js';
 
 function cellSummary(record: CellRecord, primary: string | undefined): string {
   const keys = [primary, 'AUC'].filter((k, i, a): k is string => k !== undefined && a.indexOf(k) === i);
@@ -164,14 +165,6 @@ function wrap(text: string, width: number): string {
   return lines.join('\n');
 }
 
-function positiveInt(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`);
-    return n;
-  };
-}
-
 export function register(program: Command): void {
   program
     .command('experiment')
@@ -185,7 +178,7 @@ export function register(program: Command): void {
     )
     .requiredOption('--dataset <spec>', 'sim | sim:DIR | movielens-100k:PATH | ali-ccp:PATH | kuairand:PATH')
     .requiredOption('--out <dir>', 'experiment directory (results.json, report.html, cells/)')
-    .option('--seeds <n>', 'seeds 1..n', positiveInt('--seeds'), 3)
+    .option('--seeds <n>', 'seeds 1..n', intOption('--seeds'), 3)
     .option('--config <file>', 'matrix config (default: examples/experiment.yaml)')
     .option('--quiet', 'no progress output')
     .addHelpText(

@@ -23,6 +23,7 @@ import {
 } from '../../serve/annIndex.js';
 import { loadExport, readManifest } from '../../serve/bundle.js';
 import { evaluateIndex, syntheticVectors } from '../../serve/indexEval.js';
+import { intOption } from '../intOption.js';
 
 /**
  * Reads item rows for `kdrec index add` with the data layer's readers (CSV/TSV/Parquet/JSON Lines;
@@ -88,14 +89,6 @@ export async function readItemRows(
   }
 }
 
-function int(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a positive integer, got '${v}'`);
-    return n;
-  };
-}
-
 const METRICS = ['ip', 'cos', 'l2sq'];
 
 export function register(program: Command): void {
@@ -106,18 +99,23 @@ export function register(program: Command): void {
     .summary("build the HNSW index of an export's item vectors")
     .requiredOption('--export <dir>', 'export directory (from `kdrec export`)')
     .option('--metric <m>', "ip | cos (default: from the manifest's score function; l2sq is refused)")
-    .option('--connectivity <n>', 'HNSW graph degree M', int('--connectivity'), HNSW_DEFAULTS.connectivity)
+    .option(
+      '--connectivity <n>',
+      'HNSW graph degree M',
+      intOption('--connectivity'),
+      HNSW_DEFAULTS.connectivity,
+    )
     .option(
       '--ef-construction <n>',
       'HNSW expansion at build time',
-      int('--ef-construction'),
+      intOption('--ef-construction'),
       HNSW_DEFAULTS.expansionAdd,
     )
     .option('--raw-ip', 'dot models: plain inner-product graph instead of the MIPS transform')
     .option(
       '--norm-ranges <n>',
       'dot models: one graph per norm range, each with its own MIPS bound (higher recall, n searches per query)',
-      int('--norm-ranges'),
+      intOption('--norm-ranges'),
       HNSW_DEFAULTS.normRanges,
     )
     .action(
@@ -233,23 +231,28 @@ export function register(program: Command): void {
     .summary('recall@100 of HNSW vs exact search, and queries/s, for a few ef')
     .option('--export <dir>', "evaluate on an export's item vectors (queries: its known users' vectors)")
     .option('--synthetic', 'evaluate on seeded N(0,1) vectors instead')
-    .option('--items <n>', 'synthetic: number of items', int('--items'), 100_000)
-    .option('--dim <n>', 'synthetic: dimension', int('--dim'), 64)
-    .option('--queries <n>', 'number of queries', int('--queries'), 500)
+    .option('--items <n>', 'synthetic: number of items', intOption('--items'), 100_000)
+    .option('--dim <n>', 'synthetic: dimension', intOption('--dim'), 64)
+    .option('--queries <n>', 'number of queries', intOption('--queries'), 500)
     .option('--ef <list>', 'comma-separated ef values', '64,128,256,512')
-    .option('--seed <n>', 'synthetic seed', int('--seed'), 1)
-    .option('--connectivity <n>', 'HNSW graph degree M', int('--connectivity'), HNSW_DEFAULTS.connectivity)
+    .option('--seed <n>', 'synthetic seed', intOption('--seed'), 1)
+    .option(
+      '--connectivity <n>',
+      'HNSW graph degree M',
+      intOption('--connectivity'),
+      HNSW_DEFAULTS.connectivity,
+    )
     .option(
       '--ef-construction <n>',
       'HNSW ef at build time',
-      int('--ef-construction'),
+      intOption('--ef-construction'),
       HNSW_DEFAULTS.expansionAdd,
     )
     .option('--raw-ip', 'dot models: plain inner-product graph instead of the MIPS transform')
     .option(
       '--norm-ranges <n>',
       'dot models: one graph per norm range (see `index build --help`)',
-      int('--norm-ranges'),
+      intOption('--norm-ranges'),
       HNSW_DEFAULTS.normRanges,
     )
     .option('--json', 'print one JSON line {recallAt100, qps, ef} for the default ef')
@@ -270,7 +273,7 @@ export function register(program: Command): void {
       }) => {
         if ((o.export === undefined) === (o.synthetic === undefined))
           throw new Error('index eval: give exactly one of --export DIR or --synthetic');
-        const efs = o.ef.split(',').map((s) => int('--ef')(s.trim()));
+        const efs = o.ef.split(',').map((s) => intOption('--ef')(s.trim()));
         let vectors: Float32Array;
         let queries: Float32Array;
         let dim: number;

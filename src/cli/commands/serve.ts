@@ -11,15 +11,7 @@ import type { Command } from 'commander';
 import { startPrimary, WORKER_EXPORT_ENV, workerLink } from '../../serve/cluster.js';
 import { type MetricSnapshot, MetricsRegistry } from '../../serve/promMetrics.js';
 import { buildService, type IndexChoice } from '../../serve/server.js';
-
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`${name}: expected an integer >= ${min}, got '${v}'`);
-    return n;
-  };
-}
+import { intOption } from '../intOption.js';
 
 export function register(program: Command): void {
   program
@@ -35,22 +27,22 @@ export function register(program: Command): void {
       '--export-root <dir>',
       'directory every loaded export must lie in (default: the parent of --export)',
     )
-    .option('--port <n>', 'TCP port', int('--port', 0), 8080)
+    .option('--port <n>', 'TCP port', intOption('--port', 0), 8080)
     .option('--host <addr>', 'listen address', '127.0.0.1')
     .option('--index <kind>', 'auto (saved HNSW if built, else exact) | hnsw | exact', 'auto')
     .option(
       '--ef <n>',
       'HNSW ef at query time (recall quality vs latency; searches use max(ef, N))',
-      int('--ef', 1),
+      intOption('--ef', 1),
     )
-    .option('--n <n>', 'recall candidates N', int('--n', 1), 500)
-    .option('--m <n>', 'kept after pre-ranking M', int('--m', 1), 100)
-    .option('--k <n>', 'final list length K', int('--k', 1), 10)
-    .option('--body-limit <bytes>', 'largest request body', int('--body-limit', 1), 64 * 1024)
+    .option('--n <n>', 'recall candidates N', intOption('--n', 1), 500)
+    .option('--m <n>', 'kept after pre-ranking M', intOption('--m', 1), 100)
+    .option('--k <n>', 'final list length K', intOption('--k', 1), 10)
+    .option('--body-limit <bytes>', 'largest request body', intOption('--body-limit', 1), 64 * 1024)
     .option(
       '--workers <n>',
       `server processes sharing the port; one per core is fastest (this machine: ${availableParallelism()})`,
-      int('--workers', 1),
+      intOption('--workers', 1),
       1,
     )
     .addHelpText(

@@ -15,7 +15,8 @@ import { loadConfig, parseConfig } from '../../train/config.js';
 import { loadConfigDataset } from '../../train/data.js';
 import { runFromConfig, teacherOnly, teacherScoreRun } from '../../train/run.js';
 import { readRunConfig } from '../../train/runDir.js';
-import { printSummary, progressReporter } from './train.js';
+import { intOption } from '../intOption.js';
+import { printSummary, progressReporter, withThreads } from './train.js';
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
@@ -38,6 +39,11 @@ export function register(program: Command): void {
     .requiredOption('--config <file>', 'experiment config (.yaml, .yml or .json) with a teacher block')
     .option('--run-dir <dir>', 'run directory (default <outDir>/<name>-teacher-<UTC time>)')
     .option('--resume', 'continue the run in --run-dir from its latest checkpoint')
+    .option(
+      '--threads <n>',
+      "data-parallel training threads (overrides the config's threads)",
+      intOption('--threads'),
+    )
     .option('--quiet', 'no progress bar or per-eval lines')
     .addHelpText(
       'after',
@@ -45,25 +51,27 @@ export function register(program: Command): void {
         '  kdrec teacher train --config examples/two-stage.yaml --run-dir runs/ts-teacher\n' +
         '  kdrec teacher train --config examples/dmtl.yaml   # an MMoE+ESMM teacher alone\n',
     )
-    .action(async (o: { config: string; runDir?: string; resume?: boolean; quiet?: boolean }) => {
-      if (o.resume && o.runDir === undefined)
-        throw new Error('--resume needs --run-dir (the run to continue)');
-      const cfg = teacherOnly(loadConfig(o.config));
-      const rep = progressReporter('teacher', o.quiet ?? false);
-      try {
-        const res = await runFromConfig(cfg, {
-          ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
-          resume: o.resume ?? false,
-          configFile: o.config,
-          auc: (y, s) => auc(y, s),
-          ...rep,
-        });
-        rep.stop();
-        printSummary(res);
-      } finally {
-        rep.stop();
-      }
-    });
+    .action(
+      async (o: { config: string; runDir?: string; resume?: boolean; threads?: number; quiet?: boolean }) => {
+        if (o.resume && o.runDir === undefined)
+          throw new Error('--resume needs --run-dir (the run to continue)');
+        const cfg = teacherOnly(withThreads(loadConfig(o.config), o.threads));
+        const rep = progressReporter('teacher', o.quiet ?? false);
+        try {
+          const res = await runFromConfig(cfg, {
+            ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
+            resume: o.resume ?? false,
+            configFile: o.config,
+            auc: (y, s) => auc(y, s),
+            ...rep,
+          });
+          rep.stop();
+          printSummary(res);
+        } finally {
+          rep.stop();
+        }
+      },
+    );
 
   teacher
     .command('score')

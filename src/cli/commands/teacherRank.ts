@@ -16,12 +16,7 @@ import { parseConfig } from '../../train/config.js';
 import { loadConfigDataset } from '../../train/data.js';
 import { loadRun } from '../../train/run.js';
 import { readRunConfig } from '../../train/runDir.js';
-
-function intOption(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`option ${name}: '${v}' is not an integer >= ${min}`);
-  return n;
-}
+import { intOption } from '../intOption.js';
 
 /** `diversity:FIELD:M:K` or `dedup:FIELD`. */
 export function parseRerankOption(v: string): { kind: string } & Record<string, unknown> {
@@ -30,8 +25,8 @@ export function parseRerankOption(v: string): { kind: string } & Record<string, 
     return {
       kind: 'diversity',
       field: p[1]!,
-      maxPerCategory: intOption('--rerank (M)', p[2]!, 1),
-      topK: intOption('--rerank (K)', p[3]!, 1),
+      maxPerCategory: intOption('--rerank (M)', 1)(p[2]!),
+      topK: intOption('--rerank (K)', 1)(p[3]!),
     };
   }
   if (p[0] === 'dedup' && p.length === 2) return { kind: 'dedup', field: p[1]! };
@@ -91,7 +86,7 @@ export function register(program: Command): void {
       const ds = await loadConfigDataset(cfg);
       const run = loadRun(o.run, ds.schema, { labels: ds.labels });
       if (run.teacher === null) throw new Error(`${o.run}: mode '${run.config.mode}' has no trained teacher`);
-      const retrieved = intOption('--retrieved', o.retrieved, 0);
+      const retrieved = intOption('--retrieved', 0)(o.retrieved);
       let student = null;
       if (retrieved > 0) {
         if (o.studentRun === undefined) throw new Error('option --retrieved > 0 needs --student-run DIR');
@@ -103,18 +98,18 @@ export function register(program: Command): void {
       const output = o.output ?? run.teacher.outputNames[0]!;
       const rerankSpec = o.rerank !== undefined ? parseRerankOption(o.rerank) : null;
       const rerank: Reranker | null = rerankSpec !== null ? rerankerFromSpec(rerankSpec, ds) : null;
-      const rng = new Rng(intOption('--seed', o.seed, 0));
+      const rng = new Rng(intOption('--seed', 0)(o.seed));
       const split = ds.splits.train;
       const t0 = performance.now();
       const lists = buildRankLists(ds, {
         split,
-        requestRows: sampleRequestRows(split, intOption('--requests', o.requests, 1), rng.fork('requests')),
+        requestRows: sampleRequestRows(split, intOption('--requests', 1)(o.requests), rng.fork('requests')),
         candidates: {
-          random: intOption('--random', o.random, 0),
+          random: intOption('--random', 0)(o.random),
           retrieved,
-          retrievalPool: intOption('--retrieval-pool', o.retrievalPool, 1),
+          retrievalPool: intOption('--retrieval-pool', 1)(o.retrievalPool),
         },
-        length: intOption('--length', o.length, 2),
+        length: intOption('--length', 2)(o.length),
         teacher: { model: run.teacher, output },
         student,
         rerank,

@@ -6,9 +6,10 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { auc } from '../../eval/metrics/auc.js';
-import { loadConfig } from '../../train/config.js';
+import { type ExperimentConfig, loadConfig } from '../../train/config.js';
 import { type RunOptions, type RunResult, runFromConfig } from '../../train/run.js';
 import type { EvalRecord, TrainProgress } from '../../train/trainer.js';
+import { intOption } from '../intOption.js';
 
 /** Short loss-term labels for the bar: `kd0.bce_soft(ctr<-ctr)` → `kd0`, `teacher.hard.ctr` → `T.ctr`. */
 function shortTerm(name: string): string {
@@ -72,6 +73,11 @@ export function progressReporter(
   };
 }
 
+/** The config with `--threads` applied (the flag wins over the file). */
+export function withThreads(cfg: ExperimentConfig, threads: number | undefined): ExperimentConfig {
+  return threads === undefined ? cfg : { ...cfg, threads };
+}
+
 /** One-line summary of a finished run, on stdout. */
 export function printSummary(res: RunResult): void {
   const f = res.final;
@@ -105,6 +111,11 @@ export function register(program: Command): void {
     .option('--run-dir <dir>', 'run directory (default <outDir>/<name>-<UTC time>)')
     .option('--resume', 'continue the run in --run-dir from its latest checkpoint')
     .option('--teacher-scores <file>', 'two-stage: teacher logits written by `kdrec teacher score`')
+    .option(
+      '--threads <n>',
+      "data-parallel training threads (overrides the config's threads; see README → Data-parallel training)",
+      intOption('--threads'),
+    )
     .option('--quiet', 'no progress bar or per-eval lines')
     .addHelpText(
       'after',
@@ -112,6 +123,7 @@ export function register(program: Command): void {
         '  kdrec train --config examples/joint-logits.yaml\n' +
         '  kdrec train --config examples/pfd.yaml --run-dir runs/pfd-1\n' +
         '  kdrec train --config examples/pfd.yaml --run-dir runs/pfd-1 --resume\n' +
+        '  kdrec train --config examples/pfd.yaml --threads 2\n' +
         '  kdrec teacher train --config examples/two-stage.yaml --run-dir runs/ts-teacher\n' +
         '  kdrec teacher score --run runs/ts-teacher --samples recall --out runs/ts-teacher/scores.safetensors\n' +
         '  kdrec train --config examples/two-stage.yaml --teacher-scores runs/ts-teacher/scores.safetensors\n',
@@ -122,11 +134,12 @@ export function register(program: Command): void {
         runDir?: string;
         resume?: boolean;
         teacherScores?: string;
+        threads?: number;
         quiet?: boolean;
       }) => {
         if (o.resume && o.runDir === undefined)
           throw new Error('--resume needs --run-dir (the run to continue)');
-        const cfg = loadConfig(o.config);
+        const cfg = withThreads(loadConfig(o.config), o.threads);
         const rep = progressReporter('train', o.quiet ?? false);
         try {
           const res = await runFromConfig(cfg, {
