@@ -40,7 +40,7 @@ import { type ExperimentConfig, MODES, parseConfig } from '../train/config.js';
 import { type SampleKind, samplesOf } from '../train/data.js';
 import { buildModels } from '../train/models.js';
 import { scoreTeacher, TEACHER_COLUMN_PREFIX } from '../train/teacherScores.js';
-import { combinedStore, type EvalRecord, type TrainProgress, train } from '../train/trainer.js';
+import { combinedStore, type EvalRecord, type TrainProgress, trainAsync } from '../train/trainer.js';
 import { buildEvalSet, type EvalSet, type EvalSettings, evaluateModel } from './evaluate.js';
 import { dataFingerprint, gitCommit, kdrecVersion, packageRoot } from './fingerprint.js';
 import { auc } from './metrics/auc.js';
@@ -383,6 +383,12 @@ export interface ExperimentOptions {
   /** The config file (recorded in results.json). */
   configFile?: string;
   events?: ExperimentEvents;
+  /**
+   * Data-parallel training threads per cell (default 1). Cells with rank distillation train on one
+   * thread (it does not run data parallel). Not part of a cell's key: N changes results only by
+   * float rounding (and dropout masks), so cells trained with another N are reused.
+   */
+  threads?: number;
 }
 
 /** Simulates `dir` (atomically: into a temp folder, then renamed) unless it already exists. */
@@ -601,10 +607,12 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
         // in joint modes with the co-trained one. Either way it builds list rows from the dataset.
         const liveTeacher =
           c.mode === 'two-stage' ? (c.rankDistill !== undefined ? loadTeacher().model : null) : built.teacher;
-        const res = train({
-          config: c,
+        const threads = c.rankDistill !== undefined ? 1 : (opts.threads ?? 1);
+        const res = await trainAsync({
+          config: { ...c, threads },
           data: { schema: ds.schema, train: trainSet, valid: samples(c, kind, 'valid'), dataset: ds },
           models: { teacher: liveTeacher, student: built.student },
+          modelContext: { labels: ds.labels },
           auc: (y, s) => auc(y, s),
           onProgress: (p) => ev.progress?.(info, p),
         });

@@ -21,21 +21,25 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory (simulated world, cells, results.json, report)', 'runs/demo')
     .option('--seeds <n>', "seeds 1..n (default: the config's demo.seeds, else 1)")
     .option('--config <file>', 'matrix config (default: examples/experiment.yaml)')
+    .option('--threads <n>', 'data-parallel training threads per cell', intOption('--threads'))
     .option('--quiet', 'no progress output')
-    .action(async (o: { out: string; seeds?: string; config?: string; quiet?: boolean }) => {
-      const configFile = o.config ?? defaultExperimentConfigPath();
-      const { config, seeds } = applyDemo(loadExperimentConfig(configFile));
-      let n = seeds;
-      if (o.seeds !== undefined) {
-        n = intOption('--seeds')(o.seeds);
-      }
-      await runAndReport({
-        dataset: 'sim',
-        outDir: o.out,
-        seeds: n,
-        config,
-        configFile,
-        quiet: o.quiet ?? false,
-      });
-    });
+    .action(
+      async (o: { out: string; seeds?: string; config?: string; threads?: number; quiet?: boolean }) => {
+        const configFile = o.config ?? defaultExperimentConfigPath();
+        const { config, seeds } = applyDemo(loadExperimentConfig(configFile));
+        let n = seeds;
+        if (o.seeds !== undefined) {
+          n = intOption('--seeds')(o.seeds);
+        }
+        await runAndReport({
+          dataset: 'sim',
+          outDir: o.out,
+          seeds: n,
+          config,
+          configFile,
+          quiet: o.quiet ?? false,
+          ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        });
+      },
+    );
 }

@@ -96,6 +96,8 @@ export interface ExperimentRun {
   config: ExperimentMatrixConfig;
   configFile: string;
   quiet: boolean;
+  /** Data-parallel training threads per cell. */
+  threads?: number;
 }
 
 /** Runs the matrix with progress output, writes results.json and the report, prints the table. */
@@ -111,6 +113,7 @@ export async function runAndReport(run: ExperimentRun): Promise<Results> {
       config: run.config,
       configFile: run.configFile,
       events: rep,
+      ...(run.threads !== undefined ? { threads: run.threads } : {}),
     });
   } finally {
     rep.stop();
@@ -180,6 +183,11 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'experiment directory (results.json, report.html, cells/)')
     .option('--seeds <n>', 'seeds 1..n', intOption('--seeds'), 3)
     .option('--config <file>', 'matrix config (default: examples/experiment.yaml)')
+    .option(
+      '--threads <n>',
+      'data-parallel training threads per cell (rank-distillation cells use 1)',
+      intOption('--threads'),
+    )
     .option('--quiet', 'no progress output')
     .addHelpText(
       'after',
@@ -187,15 +195,25 @@ export function register(program: Command): void {
         '  kdrec experiment --dataset sim --out runs/exp-sim\n' +
         '  kdrec experiment --dataset movielens-100k:../shared/data/movielens-100k --out runs/exp-ml100k --seeds 3\n',
     )
-    .action(async (o: { dataset: string; out: string; seeds: number; config?: string; quiet?: boolean }) => {
-      const configFile = o.config ?? defaultExperimentConfigPath();
-      await runAndReport({
-        dataset: o.dataset,
-        outDir: o.out,
-        seeds: o.seeds,
-        config: loadExperimentConfig(configFile),
-        configFile,
-        quiet: o.quiet ?? false,
-      });
-    });
+    .action(
+      async (o: {
+        dataset: string;
+        out: string;
+        seeds: number;
+        config?: string;
+        threads?: number;
+        quiet?: boolean;
+      }) => {
+        const configFile = o.config ?? defaultExperimentConfigPath();
+        await runAndReport({
+          dataset: o.dataset,
+          outDir: o.out,
+          seeds: o.seeds,
+          config: loadExperimentConfig(configFile),
+          configFile,
+          quiet: o.quiet ?? false,
+          ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        });
+      },
+    );
 }
