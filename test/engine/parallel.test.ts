@@ -40,7 +40,12 @@ const makeOptimizers = (store: ParamStore) => ({
   sparse: new SparseAdam(store.tables(), { lr: 0.01 }),
 });
 
-async function run(threads: number, steps: number): Promise<number[]> {
+/** The losses of `steps` steps over `batches` (in turn) on dssm-ref-tiny. */
+async function run(
+  threads: number,
+  steps: number,
+  batches = signalBatches(DSSM_REF_TINY, 64, 8, 11),
+): Promise<number[]> {
   const trainer = await ParallelTrainer.create({
     factory: dssmRefFactory(DSSM_REF_TINY),
     threads,
@@ -50,7 +55,6 @@ async function run(threads: number, steps: number): Promise<number[]> {
     seed: 3,
   });
   try {
-    const batches = signalBatches(DSSM_REF_TINY, 64, 8, 11);
     const losses: number[] = [];
     for (let s = 0; s < steps; s++) losses.push(trainer.step(batches[s % batches.length]!));
     return losses;
@@ -96,23 +100,8 @@ test('a batch with fewer rows than threads is taken by rank 0 alone, on the same
     for (const [k, v] of Object.entries(b.cols)) cols[k] = v.subarray(0, rows);
     return { rows, cols };
   });
-  const losses = async (threads: number) => {
-    const trainer = await ParallelTrainer.create({
-      factory: dssmRefFactory(DSSM_REF_TINY),
-      threads,
-      columns: dssmRefColumns(DSSM_REF_TINY),
-      maxRows: 64,
-      makeOptimizers,
-      seed: 3,
-    });
-    try {
-      return batches.map((b) => trainer.step(b));
-    } finally {
-      await trainer.close();
-    }
-  };
-  const one = await losses(1);
-  const three = await losses(3);
+  const one = await run(1, batches.length, batches);
+  const three = await run(3, batches.length, batches);
   for (let i = 0; i < one.length; i++)
     assert.ok(Math.abs(one[i]! - three[i]!) < 1e-4, `step ${i}: ${one[i]} vs ${three[i]}`);
 });

@@ -11,12 +11,12 @@ import { parseDatasetSpec } from '../../data/loaders/index.js';
 import { loadWorld } from '../../data/simulator.js';
 import { auc } from '../../eval/metrics/auc.js';
 import { calibration } from '../../eval/metrics/calibration.js';
-import { loadConfig, parseConfig } from '../../train/config.js';
+import { parseConfig } from '../../train/config.js';
 import { loadConfigDataset } from '../../train/data.js';
-import { runFromConfig, teacherOnly, teacherScoreRun } from '../../train/run.js';
+import { teacherOnly, teacherScoreRun } from '../../train/run.js';
 import { readRunConfig } from '../../train/runDir.js';
 import { intOption } from '../intOption.js';
-import { printSummary, progressReporter, withThreads } from './train.js';
+import { type TrainFlags, trainAndPrint } from './train.js';
 
 function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
@@ -51,27 +51,7 @@ export function register(program: Command): void {
         '  kdrec teacher train --config examples/two-stage.yaml --run-dir runs/ts-teacher\n' +
         '  kdrec teacher train --config examples/dmtl.yaml   # an MMoE+ESMM teacher alone\n',
     )
-    .action(
-      async (o: { config: string; runDir?: string; resume?: boolean; threads?: number; quiet?: boolean }) => {
-        if (o.resume && o.runDir === undefined)
-          throw new Error('--resume needs --run-dir (the run to continue)');
-        const cfg = teacherOnly(withThreads(loadConfig(o.config), o.threads));
-        const rep = progressReporter('teacher', o.quiet ?? false);
-        try {
-          const res = await runFromConfig(cfg, {
-            ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
-            resume: o.resume ?? false,
-            configFile: o.config,
-            auc: (y, s) => auc(y, s),
-            ...rep,
-          });
-          rep.stop();
-          printSummary(res);
-        } finally {
-          rep.stop();
-        }
-      },
-    );
+    .action((o: TrainFlags) => trainAndPrint('teacher', teacherOnly, o));
 
   teacher
     .command('score')

@@ -128,33 +128,43 @@ export function register(program: Command): void {
         '  kdrec teacher score --run runs/ts-teacher --samples recall --out runs/ts-teacher/scores.safetensors\n' +
         '  kdrec train --config examples/two-stage.yaml --teacher-scores runs/ts-teacher/scores.safetensors\n',
     )
-    .action(
-      async (o: {
-        config: string;
-        runDir?: string;
-        resume?: boolean;
-        teacherScores?: string;
-        threads?: number;
-        quiet?: boolean;
-      }) => {
-        if (o.resume && o.runDir === undefined)
-          throw new Error('--resume needs --run-dir (the run to continue)');
-        const cfg = withThreads(loadConfig(o.config), o.threads);
-        const rep = progressReporter('train', o.quiet ?? false);
-        try {
-          const res = await runFromConfig(cfg, {
-            ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
-            resume: o.resume ?? false,
-            configFile: o.config,
-            ...(o.teacherScores !== undefined ? { teacherScores: o.teacherScores } : {}),
-            auc: (y, s) => auc(y, s),
-            ...rep,
-          });
-          rep.stop();
-          printSummary(res);
-        } finally {
-          rep.stop();
-        }
-      },
-    );
+    .action((o: TrainFlags) => trainAndPrint('train', (c) => c, o));
+}
+
+/** The flags `kdrec train` and `kdrec teacher train` share. */
+export interface TrainFlags {
+  config: string;
+  runDir?: string;
+  resume?: boolean;
+  teacherScores?: string;
+  threads?: number;
+  quiet?: boolean;
+}
+
+/**
+ * Loads the config (with `--threads` applied and then `adapt`), trains it with a progress bar and
+ * prints the summary: the body of `kdrec train` and `kdrec teacher train`.
+ */
+export async function trainAndPrint(
+  label: string,
+  adapt: (cfg: ExperimentConfig) => ExperimentConfig,
+  o: TrainFlags,
+): Promise<void> {
+  if (o.resume && o.runDir === undefined) throw new Error('--resume needs --run-dir (the run to continue)');
+  const cfg = adapt(withThreads(loadConfig(o.config), o.threads));
+  const rep = progressReporter(label, o.quiet ?? false);
+  try {
+    const res = await runFromConfig(cfg, {
+      ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
+      resume: o.resume ?? false,
+      configFile: o.config,
+      ...(o.teacherScores !== undefined ? { teacherScores: o.teacherScores } : {}),
+      auc: (y, s) => auc(y, s),
+      ...rep,
+    });
+    rep.stop();
+    printSummary(res);
+  } finally {
+    rep.stop();
+  }
 }
