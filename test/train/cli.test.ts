@@ -71,3 +71,14 @@ test('--resume needs --run-dir; teacher score checks --samples', async () => {
     /is not a kdrec run directory: config\.json is missing/,
   );
 });
+
+test('--threads must be an integer >= 1, for kdrec train and kdrec teacher train alike', async () => {
+  for (const cmd of [['train'], ['teacher', 'train']]) {
+    for (const bad of ['0', '1.5', 'two', '']) {
+      await assert.rejects(
+        program().parseAsync(['node', 'kdrec', ...cmd, '--config', 'x.yaml', '--threads', bad]),
+        new RegExp(`--threads: expected an integer >= 1, got '${bad}'`),
+      );
+    }
+  }
+});
