@@ -127,7 +127,8 @@ export class DssmRef implements Trainable {
     return g.rowDot(u, v);
   }
 
-  loss(g: Graph, batch: ColumnBatch): Tensor {
+  /** Trainable.loss; dssm-ref has no schedule, so `_step` is unused (subclasses in tests use it). */
+  loss(g: Graph, batch: ColumnBatch, _step?: number): Tensor {
     const label = batch.cols['label'];
     if (!(label instanceof Float32Array))
       throw new Error("dssm-ref: batch column 'label' must be a Float32Array");

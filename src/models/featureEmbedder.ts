@@ -137,6 +137,27 @@ export function assertSeparateRead(
   }
 }
 
+/**
+ * A model's embedders, one per view (a tower, a side, or the whole input), created in order from
+ * one generator: fields the model keeps to itself (`separateTables`) read tables of its own
+ * namespace, the others the shared registry; a separated table no embedder reads is refused.
+ */
+export function buildEmbedders(
+  schema: Schema,
+  registry: TableRegistry,
+  rng: Rng,
+  model: { name: string; embeddingDim: number; separateTables?: readonly string[] | undefined },
+  views: readonly { view: SchemaView; fields?: readonly string[] | undefined }[],
+): FeatureEmbedder[] {
+  const sep = separateTables(schema, model.separateTables, registry, model.name);
+  const embedders = views.map(
+    ({ view, fields }) =>
+      new FeatureEmbedder(view, registry, { dim: model.embeddingDim, fields, separate: sep }, rng),
+  );
+  assertSeparateRead(sep, embedders, model.name);
+  return embedders;
+}
+
 /** One embedded id field of a batch: its pooled vector, [B, dim]. */
 export interface EmbeddedField {
   field: Field;

@@ -28,12 +28,7 @@ import type { Graph } from '../engine/graph.js';
 import { Linear, MLP, ParamStore } from '../engine/nn.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
-import {
-  assertSeparateRead,
-  FeatureEmbedder,
-  separateTables,
-  type TableRegistry,
-} from './featureEmbedder.js';
+import { buildEmbedders, type FeatureEmbedder, type TableRegistry } from './featureEmbedder.js';
 import { bceHardLoss, type HardLoss, labelColumn } from './hardLoss.js';
 import { logAddExp, logSigmoid } from './stableMath.js';
 import type { Model, ModelOutput } from './types.js';
@@ -91,19 +86,9 @@ export class MmoeEsmm implements Model {
       throw new Error(`${opts.name} (mmoe-esmm): experts must be ≥ 1, got ${opts.experts}`);
     if (opts.expertHidden.length === 0)
       throw new Error(`${opts.name} (mmoe-esmm): expertHidden needs at least one width`);
-    const sep = separateTables(schema, opts.separateTables, registry, opts.name);
-    const view = schema.view(opts.groups, `${opts.name} (mmoe-esmm)`);
-    this.embedder = new FeatureEmbedder(
-      view,
-      registry,
-      {
-        dim: opts.embeddingDim,
-        fields: opts.fields,
-        separate: sep,
-      },
-      rng,
-    );
-    assertSeparateRead(sep, [this.embedder], opts.name);
+    [this.embedder] = buildEmbedders(schema, registry, rng, opts, [
+      { view: schema.view(opts.groups, `${opts.name} (mmoe-esmm)`), fields: opts.fields },
+    ]);
     const D = this.embedder.outDim;
     const H = opts.expertHidden[opts.expertHidden.length - 1]!;
     for (let e = 0; e < opts.experts; e++) {

@@ -21,12 +21,7 @@ import type { Graph } from '../engine/graph.js';
 import { Linear, MLP, ParamStore } from '../engine/nn.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
-import {
-  assertSeparateRead,
-  FeatureEmbedder,
-  separateTables,
-  type TableRegistry,
-} from './featureEmbedder.js';
+import { buildEmbedders, type FeatureEmbedder, type TableRegistry } from './featureEmbedder.js';
 import { bceHardLoss, type HardLoss } from './hardLoss.js';
 import type { Model, ModelOutput } from './types.js';
 
@@ -75,24 +70,14 @@ export class PreRankMlp implements Model {
         `${consumer}: groups must include item and at least one of user, context (got ${opts.groups.join(', ')})`,
       );
     }
-    const sep = separateTables(schema, opts.separateTables, registry, opts.name);
     const userView = view.narrow(userGroups, `${opts.name}.user`);
     const itemView = view.narrow(['item'], `${opts.name}.item`);
     const pick = (v: typeof view) => opts.fields?.filter((f) => v.has(f));
     for (const f of opts.fields ?? []) view.field(f);
-    this.userEmbedder = new FeatureEmbedder(
-      userView,
-      registry,
-      { dim: opts.embeddingDim, fields: pick(userView), separate: sep },
-      rng,
-    );
-    this.itemEmbedder = new FeatureEmbedder(
-      itemView,
-      registry,
-      { dim: opts.embeddingDim, fields: pick(itemView), separate: sep },
-      rng,
-    );
-    assertSeparateRead(sep, [this.userEmbedder, this.itemEmbedder], opts.name);
+    [this.userEmbedder, this.itemEmbedder] = buildEmbedders(schema, registry, rng, opts, [
+      { view: userView, fields: pick(userView) },
+      { view: itemView, fields: pick(itemView) },
+    ]) as [FeatureEmbedder, FeatureEmbedder];
     const du = this.userEmbedder.outDim;
     const di = this.itemEmbedder.outDim;
     this.projUser =

@@ -23,12 +23,7 @@ import { xavierUniform, zeros } from '../engine/init.js';
 import { Linear, MLP, ParamStore, parameter } from '../engine/nn.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
-import {
-  assertSeparateRead,
-  FeatureEmbedder,
-  separateTables,
-  type TableRegistry,
-} from './featureEmbedder.js';
+import { buildEmbedders, type FeatureEmbedder, type TableRegistry } from './featureEmbedder.js';
 import { bceHardLoss, type HardLoss } from './hardLoss.js';
 import type { Model, ModelOutput } from './types.js';
 
@@ -91,19 +86,9 @@ export class RankingDnn implements Model {
     this.name = opts.name;
     this.outputNames = [opts.output];
     this.supervised = { [opts.output]: opts.label };
-    const sep = separateTables(schema, opts.separateTables, registry, opts.name);
-    const view = schema.view(opts.groups, `${opts.name} (ranking-dnn)`);
-    this.embedder = new FeatureEmbedder(
-      view,
-      registry,
-      {
-        dim: opts.embeddingDim,
-        fields: opts.fields,
-        separate: sep,
-      },
-      rng,
-    );
-    assertSeparateRead(sep, [this.embedder], opts.name);
+    [this.embedder] = buildEmbedders(schema, registry, rng, opts, [
+      { view: schema.view(opts.groups, `${opts.name} (ranking-dnn)`), fields: opts.fields },
+    ]);
     const D = this.embedder.outDim;
     for (let l = 0; l < opts.crossLayers; l++) {
       this.cross.push(

@@ -22,12 +22,7 @@ import type { Graph } from '../engine/graph.js';
 import { MLP, ParamStore } from '../engine/nn.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
-import {
-  assertSeparateRead,
-  FeatureEmbedder,
-  separateTables,
-  type TableRegistry,
-} from './featureEmbedder.js';
+import { buildEmbedders, type FeatureEmbedder, type TableRegistry } from './featureEmbedder.js';
 import { bceHardLoss, type HardLoss } from './hardLoss.js';
 import type { ExportedMlpTower, ModelOutput, TowerExport, TwoTowerModel } from './types.js';
 
@@ -82,22 +77,10 @@ export class TwoTower implements TwoTowerModel {
         `${opts.name} (two-tower): the towers' output widths must be equal for a dot product (userHidden ends in ${uOut}, itemHidden in ${iOut})`,
       );
     }
-    const sep = separateTables(schema, opts.separateTables, registry, opts.name);
-    const userView = schema.view(['user', 'context'], `${opts.name}.userTower`);
-    const itemView = schema.view(['item'], `${opts.name}.itemTower`);
-    this.userEmbedder = new FeatureEmbedder(
-      userView,
-      registry,
-      { dim: opts.embeddingDim, fields: opts.userFields, separate: sep },
-      rng,
-    );
-    this.itemEmbedder = new FeatureEmbedder(
-      itemView,
-      registry,
-      { dim: opts.embeddingDim, fields: opts.itemFields, separate: sep },
-      rng,
-    );
-    assertSeparateRead(sep, [this.userEmbedder, this.itemEmbedder], opts.name);
+    [this.userEmbedder, this.itemEmbedder] = buildEmbedders(schema, registry, rng, opts, [
+      { view: schema.view(['user', 'context'], `${opts.name}.userTower`), fields: opts.userFields },
+      { view: schema.view(['item'], `${opts.name}.itemTower`), fields: opts.itemFields },
+    ]) as [FeatureEmbedder, FeatureEmbedder];
     const un = `${opts.name}.user`;
     const inn = `${opts.name}.item`;
     this.userTower = new MLP(
