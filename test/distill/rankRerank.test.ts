@@ -77,7 +77,7 @@ test('the --rerank option of `kdrec teacher rank` parses both rules and names a 
   assert.deepEqual(parseRerankOption('dedup:shop'), { kind: 'dedup', field: 'shop' });
   assert.throws(
     () => parseRerankOption('diversity:category:0:10'),
-    /--rerank \(M\): '0' is not an integer >= 1/,
+    /--rerank \(M\): expected an integer >= 1, got '0'/,
   );
   assert.throws(() => parseRerankOption('shuffle'), /must be diversity:FIELD:M:K .* or dedup:FIELD/);
 });
