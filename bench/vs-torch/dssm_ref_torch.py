@@ -10,6 +10,11 @@ Same model and protocol as `kdrec bench train --model dssm-ref`:
   uniform random ids; batches generated before timing (a pool reused round-robin); warm-up steps
   are not timed. One thread (torch.set_num_threads(1)) unless --threads.
 
+`--ddp N` (train mode) is the peer reference for kdrec's `--threads N`: PyTorch's own data-parallel
+training, DistributedDataParallel over N processes (gloo backend, one thread each, sparse embedding
+gradients all-reduced), each process taking batch/N rows of every step. samplesPerSec counts the
+global batch (rank 0's wall clock).
+
 Modes:
   train  (default)  samples/s of training steps
   user-tower        users/s of the user tower forward over --users users (inference, no grad)
@@ -66,13 +71,16 @@ def random_ids(vocabs, rows, gen):
     return torch.stack([torch.randint(0, v, (rows,), generator=gen) for v in vocabs], 1)
 
 
-def bench_train(model, args, gen):
+def bench_train(model, args, gen, shard=(0, 1)):
+    rank, world = shard
     batches = []
     for _ in range(args.pool):
         uids = random_ids(USER_VOCABS, args.batch, gen)
         iids = random_ids(ITEM_VOCABS, args.batch, gen)
         labels = (torch.rand(args.batch, generator=gen) < 0.1).float()
-        batches.append((uids, iids, labels))
+        # Every rank draws the same global batches and keeps its contiguous slice of rows.
+        lo, hi = rank * args.batch // world, (rank + 1) * args.batch // world
+        batches.append((uids[lo:hi], iids[lo:hi], labels[lo:hi]))
     sparse = [p for n, p in model.named_parameters() if '_emb' in n]
     dense = [p for n, p in model.named_parameters() if '_emb' not in n]
     opts = [torch.optim.SparseAdam(sparse, lr=1e-3), torch.optim.Adam(dense, lr=1e-3)]
@@ -119,6 +127,35 @@ def median_time(fn, reps, clock=time.perf_counter):
     return ts[len(ts) // 2]
 
 
+def ddp_worker(rank, args, port, queue):
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=args.ddp)
+    torch.manual_seed(args.seed)
+    model = DistributedDataParallel(DssmRef())
+    result = bench_train(model, args, torch.Generator().manual_seed(args.seed), (rank, args.ddp))
+    if rank == 0:
+        queue.put(result)
+    dist.destroy_process_group()
+
+
+def bench_ddp(args):
+    import socket
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context('spawn')
+    queue = ctx.SimpleQueue()
+    mp.spawn(ddp_worker, args=(args, port, queue), nprocs=args.ddp, join=True)
+    result = queue.get()
+    result['ddpProcesses'] = args.ddp
+    return result
+
+
 def bench_user_tower(model, args, gen):
     uids = random_ids(USER_VOCABS, args.users, gen)
     with torch.inference_mode():
@@ -148,6 +185,7 @@ def main():
     ap.add_argument('--items', type=int, default=200_000)
     ap.add_argument('--reps', type=int, default=20)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--ddp', type=int, default=1, help='train mode: DistributedDataParallel over N processes')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--json', action='store_true')
     args = ap.parse_args()
@@ -156,7 +194,9 @@ def main():
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
     model = DssmRef()
-    if args.mode == 'train':
+    if args.mode == 'train' and args.ddp > 1:
+        result = bench_ddp(args)
+    elif args.mode == 'train':
         result = bench_train(model, args, gen)
     elif args.mode == 'user-tower':
         result = bench_user_tower(model, args, gen)

@@ -15,7 +15,9 @@
  *
  * Needs `npm run build` first, and Debian's python3-torch (/usr/bin/python3; override with
  * KDREC_TORCH_PYTHON). Options: --runs N (default 5), --steps N (training steps per run, default 30),
- * --skip-infer, --json (one JSON line).
+ * --skip-infer, --json (one JSON line), --parallel N: also data-parallel training on N cores, kdrec
+ * `--threads N` against PyTorch DistributedDataParallel over N processes (`--ddp N`, gloo), and each
+ * side's speed-up over its own one-thread run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,6 +33,7 @@ const opt = (name, fallback) => {
 const runs = Number(opt('runs', '5'));
 const steps = Number(opt('steps', '30'));
 const asJson = args.includes('--json');
+const parallel = Number(opt('parallel', '1'));
 const python = process.env.KDREC_TORCH_PYTHON || '/usr/bin/python3';
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
 const infer = join(root, 'dist', 'bench', 'vs-torch', 'kdrecInfer.js');
@@ -42,6 +45,8 @@ function fail(msg) {
 }
 if (!Number.isInteger(runs) || runs < 1) fail(`--runs must be a positive integer, got '${opt('runs')}'`);
 if (!Number.isInteger(steps) || steps < 1) fail(`--steps must be a positive integer, got '${opt('steps')}'`);
+if (!Number.isInteger(parallel) || parallel < 1)
+  fail(`--parallel must be a positive integer, got '${opt('parallel')}'`);
 for (const f of [cli, infer]) if (!existsSync(f)) fail(`${f} is missing: run \`npm run build\` first`);
 const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
 if (probe.status !== 0) {
@@ -96,6 +101,30 @@ const benches = [
     higherIsBetter: true,
   },
 ];
+if (parallel > 1) {
+  const n = String(parallel);
+  benches.push({
+    name: `train dssm-ref batch 1024, ${n}-way data parallel (samples/s)`,
+    kdrec: () =>
+      pick(
+        'samplesPerSec',
+        'cpuSamplesPerSec',
+      )(
+        runJson(
+          process.execPath,
+          [cli, 'bench', 'train', '--model', 'dssm-ref', '--threads', n, ...trainArgs],
+          kdrecEnv,
+        ),
+      ),
+    torch: () =>
+      pick(
+        'samplesPerSec',
+        'cpuSamplesPerSec',
+      )(runJson(python, [torchScript, '--mode', 'train', '--ddp', n, ...trainArgs], torchEnv)),
+    higherIsBetter: true,
+    parallel: true,
+  });
+}
 if (!args.includes('--skip-infer')) {
   benches.push(
     {
@@ -160,8 +189,20 @@ for (const b of benches) {
   });
 }
 
+// Each side's data-parallel speed-up over its own one-thread training (wall medians).
+const one = results[0];
+const par = results.find((_r, i) => benches[i].parallel);
+const speedup =
+  par === undefined
+    ? null
+    : {
+        processes: parallel,
+        kdrec: Number((par.wall.kdrec / one.wall.kdrec).toFixed(2)),
+        torch: Number((par.wall.torch / one.wall.torch).toFixed(2)),
+      };
 const summary = {
   runs,
+  speedup,
   kernels: kernels.name,
   blas: kernels.blas ?? null,
   openblasCoretype: coretype || null,
@@ -179,6 +220,11 @@ if (asJson) {
   console.log(
     `machine: ${doctor.cpu} x ${doctor.cores}; OPENBLAS_CORETYPE=${coretype || '(auto)'}; one thread each`,
   );
+  if (speedup !== null) {
+    console.log(
+      `  data-parallel speed-up over one thread (wall medians, ${parallel} ways): kdrec ${speedup.kdrec}x, pytorch DDP ${speedup.torch}x`,
+    );
+  }
   for (const r of results) {
     for (const clock of ['wall', 'cpu']) {
       const c = r[clock];
