@@ -116,6 +116,8 @@ export interface FinalSummary {
   last: EvalRecord | null;
   samplesPerSec: number;
   wallSeconds: number;
+  /** Data-parallel threads the session trained on. */
+  threads: number;
   runDir: string | null;
 }
 
@@ -639,6 +641,7 @@ function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainRe
     last,
     samplesPerSec: (samplesSeen / Math.max(wallSeconds, 1e-9)) | 0,
     wallSeconds,
+    threads: cfg.threads,
     runDir: paths?.dir ?? null,
   };
   if (paths !== null) writeJsonAtomic(paths.final, final);

@@ -89,7 +89,8 @@ export function printSummary(res: RunResult): void {
     }
   }
   process.stdout.write(
-    `${f.mode}: ${f.steps - f.resumedFrom} steps in ${f.wallSeconds.toFixed(1)} s (${f.samplesPerSec} samples/s)` +
+    `${f.mode}: ${f.steps - f.resumedFrom} steps in ${f.wallSeconds.toFixed(1)} s (${f.samplesPerSec} samples/s` +
+      (f.threads > 1 ? `, ${f.threads} threads)` : ')') +
       (f.resumedFrom > 0 ? ` after resuming at step ${f.resumedFrom}` : '') +
       (f.selectedStep !== null ? `; selected step ${f.selectedStep}: ${metrics.join(', ')}` : '') +
       (f.teacherUnderfitAtSelection ? ' [teacher under-fit at the selected step]' : '') +
