@@ -369,12 +369,19 @@ function singleThreadRunner(p: Prepared, cfg: ExperimentConfig): StepRunner {
 
 async function parallelRunner(p: Prepared, opts: TrainOptions): Promise<StepRunner> {
   const cfg = opts.config;
+  if (opts.modelContext === undefined) {
+    // Without it the workers could build models that differ from rank 0's in more than their
+    // weights (which label an output learns from, say) while every shape still matches.
+    throw new Error(
+      `threads: ${cfg.threads} — trainAsync needs TrainOptions.modelContext, the context the models were built with`,
+    );
+  }
   const columns = batchColumns(opts.data.train.columns);
   const pt = await ParallelTrainer.create({
     factory: distillTrainableFactory({
       experiment: cfg,
       schema: opts.data.schema.toJSON(),
-      ctx: opts.modelContext ?? {},
+      ctx: opts.modelContext,
       hintWidths: p.parts.hintWidths,
       columns,
     }),
