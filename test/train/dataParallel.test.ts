@@ -65,35 +65,64 @@ const run = (c: ExperimentConfig, runDir?: string, resume = false) =>
     auc: (y, s) => auc(y, s),
   });
 
-test('1, 2 and 3 threads follow the same trajectory: every logged term, λ and validation', async () => {
-  const one = await run(pfd());
-  for (const threads of [2, 3]) {
-    const res = await run(pfd({ threads }));
-    assert.equal(res.history.length, one.history.length);
-    res.history.forEach((r, i) => {
-      const ref = one.history[i]!;
-      assert.equal(r.lambda, ref.lambda);
-      assert.deepEqual(Object.keys(r.train).sort(), Object.keys(ref.train).sort());
-      for (const [term, v] of Object.entries(ref.train)) {
-        const got = r.train[term]!;
+/** The same run on 1 thread and on `threads`: every eval record's terms, λ and validation agree. */
+async function sameTrajectory(base: ExperimentConfig, threads: number): Promise<void> {
+  const one = await run(base);
+  const res = await run({ ...base, threads });
+  assert.equal(res.history.length, one.history.length);
+  res.history.forEach((r, i) => {
+    const ref = one.history[i]!;
+    const at = `${base.mode}, ${threads} threads, step ${r.step}`;
+    assert.equal(r.lambda, ref.lambda, at);
+    assert.deepEqual(Object.keys(r.train).sort(), Object.keys(ref.train).sort(), at);
+    for (const [term, v] of Object.entries(ref.train)) {
+      const got = r.train[term]!;
+      assert.ok(Math.abs(got - v) <= 1e-6 * Math.max(1, Math.abs(v)), `${at}, ${term}: ${got} vs ${v}`);
+    }
+    for (const role of ['teacher', 'student'] as const) {
+      for (const [o, m] of Object.entries(ref.valid[role] ?? {})) {
+        const a = r.valid[role]![o]!;
         assert.ok(
-          Math.abs(got - v) <= 1e-6 * Math.max(1, Math.abs(v)),
-          `${threads} threads, step ${r.step}, ${term}: ${got} vs ${v}`,
+          Math.abs(a.logloss - m.logloss) < 1e-5,
+          `${at}, ${role}.${o} logloss ${a.logloss} vs ${m.logloss}`,
         );
       }
-      for (const role of ['teacher', 'student'] as const) {
-        const a = r.valid[role]!['ctr']!;
-        const b = ref.valid[role]!['ctr']!;
-        assert.ok(Math.abs(a.auc! - b.auc!) < 1e-3, `${threads} threads, ${role} AUC ${a.auc} vs ${b.auc}`);
-      }
-    });
-    assert.ok(res.history[0]!.train['hint'] !== undefined);
-    // The warm-up (λ = 0 up to step 8) and the step after it are seen alike by every rank.
-    assert.deepEqual(
-      res.history.map((r) => r.lambda),
-      [0, 0.5, 0.5],
-    );
-  }
+    }
+  });
+}
+
+test('1, 2 and 3 threads follow the same trajectory: every logged term, λ and validation', async () => {
+  // PFD: ranking DNN (privileged features) + pre-ranking MLP, hint regressor, λ warm-up, clipping.
+  for (const threads of [2, 3]) await sameTrajectory(pfd(), threads);
+  const res = await run(pfd({ threads: 2 }));
+  assert.ok(res.history[0]!.train['hint'] !== undefined);
+  // The warm-up (λ = 0 up to step 8) and the steps after it are seen alike by every rank.
+  assert.deepEqual(
+    res.history.map((r) => r.lambda),
+    [0, 0.5, 0.5],
+  );
+  // DMTL: MMoE+ESMM teacher, two-tower student distilled to the teacher's ctcvr by KL.
+  await sameTrajectory(
+    pfd({
+      mode: 'dmtl',
+      teacher: { type: 'mmoe-esmm', ...small, expertHidden: [16], towerHidden: [8] },
+      student: { type: 'two-tower', ...small, userHidden: [16], itemHidden: [16] },
+      distill: [{ pred: 'ctr', target: 'ctcvr', loss: 'kl' }],
+      hint: undefined,
+    }),
+    2,
+  );
+  // A factorisation machine student alone.
+  await sameTrajectory(
+    pfd({
+      mode: 'student',
+      teacher: undefined,
+      student: { type: 'fm', ...small },
+      distill: [],
+      hint: undefined,
+    }),
+    2,
+  );
 });
 
 test('a 2-thread run resumes bit-exactly; its checkpoint refuses another thread count', async () => {
