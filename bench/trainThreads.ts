@@ -36,7 +36,11 @@ const config = resolve(values.config);
 const out = mkdtempSync(join(tmpdir(), 'kdrec-train-threads-'));
 const sps = new Map<number, number[]>(threads.map((t) => [t, []]));
 
-console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average before: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 for (let r = 0; r < runs; r++) {
   for (const t of threads) {
     const runDir = join(out, `t${t}-r${r}`);
@@ -52,11 +56,20 @@ for (let r = 0; r < runs; r++) {
     };
     sps.get(t)!.push(final.samplesPerSec);
     console.log(
-      JSON.stringify({ run: r, threads: t, samplesPerSec: final.samplesPerSec, wallSeconds: final.wallSeconds }),
+      JSON.stringify({
+        run: r,
+        threads: t,
+        samplesPerSec: final.samplesPerSec,
+        wallSeconds: final.wallSeconds,
+      }),
     );
   }
 }
-console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 const base = sps.has(1) ? median(sps.get(1)!) : null;
 for (const t of threads) {
   const xs = sps.get(t)!;

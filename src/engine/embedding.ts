@@ -9,6 +9,10 @@
  * embeddings, a history field pooled from the item table) accumulates into the same compact
  * gradient. The optimiser (lazy SparseAdam / SparseAdagrad) reads `sparseGrad()` and then calls
  * `zeroGrad()`.
+ *
+ * Data-parallel training (parallel.ts) splits the compact gradient by owner instead
+ * (`partitionGrad`): the rows of ids with id mod P = p go to region p of buffers the other threads
+ * can read, so the rank that owns those ids reads them in place, with no copy and no filtering.
  */
 import { Tensor } from './tensor.js';
 
@@ -29,6 +33,14 @@ export class EmbeddingTable {
   private rows: Int32Array;
   private grad: Float32Array;
   private nRows = 0;
+  /** partitionGrad: number of regions P, rows per region, rows used per region; parts = 1 otherwise. */
+  private parts = 1;
+  private partCap = 0;
+  private partCounts: Int32Array = new Int32Array(0);
+  private partViews: SparseGrad[] = [];
+  /** The table's own buffers while partitioned (unpartitionGrad returns to them). */
+  private ownRows: Int32Array | null = null;
+  private ownGrad: Float32Array | null = null;
 
   constructor(
     readonly name: string,
@@ -52,11 +64,86 @@ export class EmbeddingTable {
   }
 
   sparseGrad(): SparseGrad {
+    if (this.parts !== 1) {
+      throw new Error(
+        `EmbeddingTable '${this.name}': the gradient is split in ${this.parts} parts (data-parallel training); read it with sparseGradPart()`,
+      );
+    }
     return { rows: this.rows, nRows: this.nRows, grad: this.grad };
+  }
+
+  /**
+   * After partitionGrad: the compact gradient of the ids with id mod P = p (views into the shared
+   * buffers; valid until the next zeroGrad()).
+   */
+  sparseGradPart(p: number): SparseGrad {
+    const v = this.partViews[p];
+    if (v === undefined)
+      throw new Error(
+        `EmbeddingTable '${this.name}': no gradient part ${p} (the gradient has ${this.parts})`,
+      );
+    v.nRows = this.partCounts[p]!;
+    return v;
+  }
+
+  /**
+   * Keeps the compact gradient in `parts` regions of the given buffers from now on: the ids with
+   * id mod parts = p get slots [p·cap, p·cap + counts[p]), cap = ⌈vocab / parts⌉ rows, so a region
+   * never overflows and the buffers never regrow. `rows` (cap·parts values), `grad` (cap·parts·dim,
+   * zero) and `counts` (parts values) may live in shared memory; other threads may read region p
+   * while this one writes another. Clears any pending gradient first.
+   */
+  partitionGrad(parts: number, rows: Int32Array, grad: Float32Array, counts: Int32Array): void {
+    if (!Number.isInteger(parts) || parts < 1)
+      throw new Error(
+        `EmbeddingTable '${this.name}': partitionGrad needs an integer parts ≥ 1, got ${parts}`,
+      );
+    const cap = Math.ceil(this.vocab / parts);
+    if (rows.length < cap * parts || grad.length < cap * parts * this.dim || counts.length < parts)
+      throw new Error(
+        `EmbeddingTable '${this.name}': partitionGrad needs ${cap * parts} rows, ${cap * parts * this.dim} values and ${parts} counts, got ${rows.length}, ${grad.length} and ${counts.length}`,
+      );
+    this.zeroGrad();
+    if (this.parts === 1) {
+      this.ownRows = this.rows;
+      this.ownGrad = this.grad;
+    }
+    this.parts = parts;
+    this.partCap = cap;
+    this.rows = rows;
+    this.grad = grad;
+    this.partCounts = counts;
+    counts.fill(0, 0, parts);
+    this.partViews = Array.from({ length: parts }, (_, p) => ({
+      rows: rows.subarray(p * cap, (p + 1) * cap),
+      nRows: 0,
+      grad: grad.subarray(p * cap * this.dim, (p + 1) * cap * this.dim),
+    }));
+  }
+
+  /** Clears the gradient and goes back to one compact gradient in the table's own buffers. */
+  unpartitionGrad(): void {
+    this.zeroGrad();
+    if (this.parts === 1) return;
+    this.parts = 1;
+    this.rows = this.ownRows!;
+    this.grad = this.ownGrad!;
+    this.ownRows = this.ownGrad = null;
+    this.partViews = [];
   }
 
   /** Clears the compact gradient; O(touched rows). */
   zeroGrad(): void {
+    if (this.parts !== 1) {
+      for (let p = 0; p < this.parts; p++) {
+        const start = p * this.partCap;
+        const end = start + this.partCounts[p];
+        for (let r = start; r < end; r++) this.slotOf[this.rows[r]] = -1;
+        this.grad.fill(0, start * this.dim, end * this.dim);
+        this.partCounts[p] = 0;
+      }
+      return;
+    }
     const n = this.nRows;
     for (let r = 0; r < n; r++) this.slotOf[this.rows[r]] = -1;
     this.grad.fill(0, 0, n * this.dim);
@@ -92,8 +179,13 @@ export class EmbeddingTable {
       }
       let s = slotOf[id];
       if (s < 0) {
-        s = this.nRows++;
-        if (s >= this.rows.length) this.growTo(s + 1);
+        if (this.parts === 1) {
+          s = this.nRows++;
+          if (s >= this.rows.length) this.growTo(s + 1);
+        } else {
+          const p = id % this.parts;
+          s = p * this.partCap + this.partCounts[p]++;
+        }
         slotOf[id] = s;
         this.rows[s] = id;
       }

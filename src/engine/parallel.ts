@@ -13,10 +13,12 @@
  *   contiguous element ranges (cut points on 16-value = 64-byte boundaries, so two ranks never
  *   write one cache line); rank q sums the N ranks' gradients over its range (its own, then the
  *   others in rank order) and runs the optimiser rule on it;
- * - embedding tables: every rank publishes its compact sparse gradient; rank q owns the rows with
- *   id mod N = q, merges them from every rank (in rank order) into its own table's compact gradient
- *   and runs the lazy sparse rule on them — exactly the rows, moments and bias corrections the
- *   single-thread lazy optimiser would touch (optim.ts);
+ * - embedding tables: rank q owns the rows with id mod N = q. Every rank's backward already sorts
+ *   its compact sparse gradient by owner, into N parts in shared memory (EmbeddingTable.partitionGrad),
+ *   so nothing is copied or filtered after backward: rank q adds the other ranks' part q (in rank
+ *   order) into its own part q, in place, and runs the lazy sparse rule on it — exactly the rows,
+ *   moments and bias corrections the single-thread lazy optimiser would touch (optim.ts). A rank
+ *   clears its parts at the start of the next step, when no other rank reads them any more;
  * - optimiser state (moments, accumulators) is moved into SharedArrayBuffers (`relocateState`), so
  *   rank 0's optimisers still hold all of it for checkpoints. Rank 0 alone counts the step and
  *   evaluates the learning-rate schedule (`advance`), and hands the ranks (lr, t) in shared memory.
@@ -172,6 +174,80 @@ const SPIN_MS = 0.2;
 /** Dense ranges are cut on multiples of this many values (64 bytes: one cache line). */
 const CUT_ALIGN = 16;
 
+/**
+ * KDREC_PARALLEL_PROFILE=1 times every phase of every rank's step (performance.now() laps into a
+ * shared Float64 table) and prints each phase's [median, mean] µs per step and rank as one JSON line
+ * on stderr when the trainer closes (bench/parallelProfile.ts reads it). Off by default; when off
+ * each lap point is one test of a null field.
+ */
+const PROFILE = process.env['KDREC_PARALLEL_PROFILE'] === '1';
+export const PHASES = [
+  'handout', // rank 0: advance the optimisers, copy the workers' shards, signal the start
+  'start', // workers: from rank 0's start signal until this rank sees it
+  'zeroGrads', // dense gradients and this rank's compact sparse gradients of the last step
+  'forward',
+  'backward',
+  'publish', // aux values; the dense gradients move into shared memory (first step only)
+  'waitMid',
+  'reduceDense',
+  'reduceSparse',
+  'update',
+  'waitEnd', // workers: after-update barrier; rank 0: its wait for the workers' arrival
+  'finish', // rank 0: failure checks, loss and aux values
+] as const;
+const P = Object.fromEntries(PHASES.map((name, i) => [name, i])) as Record<(typeof PHASES)[number], number>;
+/** Steps the profile keeps (a ring); medians are taken over what it holds. */
+const PROFILE_STEPS = 4096;
+/** Floats per rank in the profile buffer: the start time of the current step, then the ring. */
+const profileStride = 1 + PROFILE_STEPS * PHASES.length;
+
+/** One rank's view of the profile table. */
+class PhaseClock {
+  private t = 0;
+  private row = 0;
+  private steps = 0;
+  constructor(
+    private readonly table: Float64Array,
+    private readonly base: number,
+  ) {}
+  /** Starts a step's row; `t0` is when the step began (performance.timeOrigin-based ms). */
+  begin(t0: number): void {
+    this.row = this.base + 1 + (this.steps++ % PROFILE_STEPS) * PHASES.length;
+    this.table.fill(0, this.row, this.row + PHASES.length);
+    this.t = t0;
+  }
+  /** Charges the time since the last lap to `phase`. */
+  lap(phase: number): void {
+    const now = performance.timeOrigin + performance.now();
+    this.table[this.row + phase] += now - this.t;
+    this.t = now;
+  }
+  static now(): number {
+    return performance.timeOrigin + performance.now();
+  }
+}
+
+/** Per phase, [median, mean] µs for each rank over the steps the profile table holds. */
+function profileStats(table: Float64Array, threads: number, steps: number): Record<string, number[]>[] {
+  const n = Math.min(steps, PROFILE_STEPS);
+  const out: Record<string, number[]>[] = [];
+  for (let r = 0; r < threads; r++) {
+    const row: Record<string, number[]> = {};
+    PHASES.forEach((name, ph) => {
+      const xs: number[] = [];
+      for (let s = 0; s < n; s++) xs.push(table[r * profileStride + 1 + s * PHASES.length + ph]!);
+      if (xs.every((x) => x === 0)) return;
+      xs.sort((a, b) => a - b);
+      const m = xs.length >> 1;
+      const median = xs.length % 2 ? xs[m]! : (xs[m - 1]! + xs[m]!) / 2;
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      row[name] = [Math.round(median * 1000), Math.round(mean * 1000)];
+    });
+    out.push(row);
+  }
+  return out;
+}
+
 export function shareFloat32(a: Float32Array): Float32Array {
   const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
   s.set(a);
@@ -206,18 +282,26 @@ export interface RankInit {
   scalars: SharedArrayBuffer;
   /** Int32 [rank × param]: 1 once the rank's backward has reached the parameter. */
   reached: SharedArrayBuffer;
-  /** Int32 [rank × table]: rows in the rank's published sparse gradient. */
+  /**
+   * Int32: rows in part p of rank r's compact sparse gradient of table t at
+   * countsAt(r, tables, N) + t·N + p (one cache-line-aligned block per rank: see countsAt).
+   */
   sparseCounts: SharedArrayBuffer;
   params: SharedArrayBuffer[];
   tables: SharedArrayBuffer[];
   /** Per rank: its dense gradients, laid out by `gradLayout`. */
   grads: SharedArrayBuffer[];
-  /** [rank][table]: each rank's published compact sparse gradient (row ids, rows × dim values). */
+  /**
+   * [rank][table]: each rank's compact sparse gradient (row ids; rows × dim values), in N parts by
+   * owner (EmbeddingTable.partitionGrad), so owners read it in place.
+   */
   pubRows: SharedArrayBuffer[][];
   pubGrads: SharedArrayBuffer[][];
   /** This rank's input columns (maxShardRows × width each); rank 0 reads the caller's batch. */
   cols: Record<string, SharedArrayBuffer> | null;
   optimizers: SharedOptimizer[];
+  /** KDREC_PARALLEL_PROFILE: the shared phase-time table, Float64 [rank × (1 + steps × phases)]. */
+  profile: SharedArrayBuffer | null;
 }
 
 /** Shard r of B rows over N ranks: contiguous, the first B mod N shards one row longer. */
@@ -274,8 +358,11 @@ export class Rank {
   private readonly tables: EmbeddingTable[];
   /** This rank's dense gradient buffers (shared), per parameter. */
   private readonly ownGrads: Float32Array[];
-  private readonly pubRows: Int32Array[][];
-  private readonly pubGrads: Float32Array[][];
+  /** [rank][table]: the rows and values of the part of rank r's compact gradient this rank owns. */
+  private readonly inRows: Int32Array[][];
+  private readonly inGrads: Float32Array[][];
+  /** Per sparse table (sparseTables order): the shared buffers its partitioned gradient lives in. */
+  private readonly gradParts: { rows: Int32Array; grad: Float32Array; counts: Int32Array }[];
   private readonly denseParts: DensePart[] = [];
   private readonly sparseParts: SparsePart[] = [];
   private readonly rules: UpdateRule[];
@@ -286,8 +373,6 @@ export class Rank {
   private readonly seedGrad = new Float32Array(1);
   private readonly clip: number | undefined;
   private readonly seed: number;
-  private scratchIds = new Int32Array(0);
-  private scratchPos = new Int32Array(0);
   private scratchSlots = new Int32Array(0);
   /** The current step and the barriers this rank has passed in it (so a dying worker can still arrive). */
   private seq = 0;
@@ -298,6 +383,9 @@ export class Rank {
   lastError: unknown = null;
   /** Clipping found the reduced gradient's norm NaN or Inf in the current step (no update was made). */
   gradNotFinite = false;
+  /** KDREC_PARALLEL_PROFILE: this rank's phase clock (null when profiling is off). */
+  readonly clock: PhaseClock | null;
+  private readonly profile: Float64Array | null;
 
   /**
    * @param report called once per failed step with the error, before this rank reaches the next
@@ -326,8 +414,23 @@ export class Rank {
       this.params.map((p, i) => new Float32Array(b, layout.offsets[i]!, p.size)),
     );
     this.ownGrads = grads[this.rank]!;
-    this.pubRows = init.pubRows.map((rs) => rs.map((b) => new Int32Array(b)));
-    this.pubGrads = init.pubGrads.map((rs) => rs.map((b) => new Float32Array(b)));
+    // Every rank's tables keep their compact gradient in shared memory, split by owner: part q of
+    // rank r's holds the ids with id mod N = q, which rank q merges in place after backward.
+    const N = this.threads;
+    const nTables = this.tables.length;
+    this.inRows = init.pubRows.map((rs) =>
+      rs.map((b, ti) => {
+        const cap = Math.ceil(this.tables[ti]!.vocab / N);
+        return new Int32Array(b, 4 * cap * this.rank, cap);
+      }),
+    );
+    this.inGrads = init.pubGrads.map((rs) =>
+      rs.map((b, ti) => {
+        const t = this.tables[ti]!;
+        const n = Math.ceil(t.vocab / N) * t.dim;
+        return new Float32Array(b, 4 * n * this.rank, n);
+      }),
+    );
     this.rules = init.optimizers.map((o) => o.rule);
     this.graph = new Graph({ training: true, rng: this.dropout });
 
@@ -365,6 +468,17 @@ export class Rank {
       });
     });
     this.sparseTables = this.sparseParts.map((s) => s.table);
+    this.gradParts = this.sparseTables.map((ti) => {
+      const at = countsAt(this.rank, nTables, N) + ti * N;
+      return {
+        rows: new Int32Array(init.pubRows[this.rank]![ti]!),
+        grad: new Float32Array(init.pubGrads[this.rank]![ti]!),
+        counts: this.sparseCounts.subarray(at, at + N),
+      };
+    });
+    this.partitionSparse();
+    this.profile = init.profile === null ? null : new Float64Array(init.profile);
+    this.clock = this.profile === null ? null : new PhaseClock(this.profile, this.rank * profileStride);
   }
 
   private get nParams(): number {
@@ -386,35 +500,51 @@ export class Rank {
     this.passedEnd = q === 0;
     const B = Atomics.load(ctrl, C_ROWS);
     const step = Atomics.load(ctrl, C_STEP);
+    const clock = this.clock;
+    if (clock !== null && q !== 0) {
+      // Rank 0 wrote the time of its start signal before the signal itself.
+      clock.begin(this.profile![0]!);
+      clock.lap(P.start);
+    }
     // 1. forward and backward on the shard, seeded with its weight n_q / B
     try {
       for (let i = 0; i < this.nParams; i++) {
         const g = this.params[i]!.grad;
         if (g !== null) g.fill(0);
       }
+      // The other ranks read this rank's compact gradient until they finish their update, so it is
+      // cleared only now: rank 0 hands out a step after every worker arrived at the end barrier
+      // and finished reading, and every worker gets it after rank 0 finished its own update.
+      this.clearSparse();
+      clock?.lap(P.zeroGrads);
       this.dropout.at(this.seed, q, step);
       const g = this.graph;
       g.reset();
       const loss = this.model.loss(g, batch, step);
+      clock?.lap(P.forward);
       this.seedGrad[0] = batch.rows / B;
       g.backward(loss, this.seedGrad);
+      clock?.lap(P.backward);
       this.losses[q] = loss.data[0]!;
       this.publishAux();
       this.adoptDenseGrads();
-      this.publishSparse();
+      clock?.lap(P.publish);
     } catch (err) {
       this.fail(err);
       for (const t of this.tables) t.zeroGrad();
     }
     this.arrive(C_MID, N * seq, deadline);
     this.passedMid = true;
+    clock?.lap(P.waitMid);
     // 2. every rank reads the same flags and losses, so all agree on skipping the update
     const ok = this.allOk() && Number.isFinite(this.batchLoss());
     let clipScale = 1;
     try {
       if (ok) {
         this.reduceDense();
+        clock?.lap(P.reduceDense);
         this.reduceSparse();
+        clock?.lap(P.reduceSparse);
       }
       if (this.clip !== undefined) {
         this.sqSums[q] = ok ? this.ownSquares() : 0;
@@ -427,15 +557,37 @@ export class Rank {
         if (!this.gradNotFinite) clipScale = clipFactor(Math.sqrt(sq), this.clip);
       }
       if (ok && !this.gradNotFinite) this.update(clipScale);
+      clock?.lap(P.update);
     } catch (err) {
       if (err instanceof ShutdownSignal) throw err;
       this.fail(err);
     }
-    for (const ti of this.sparseTables) this.tables[ti]!.zeroGrad();
     if (q !== 0) {
       this.arrive(C_END, (N - 1) * seq, deadline);
       this.passedEnd = true;
+      clock?.lap(P.waitEnd);
     }
+  }
+
+  /** Puts this rank's tables' compact gradients into their shared parts (see the constructor). */
+  partitionSparse(): void {
+    this.sparseTables.forEach((ti, i) => {
+      const { rows, grad, counts } = this.gradParts[i]!;
+      this.tables[ti]!.partitionGrad(this.threads, rows, grad, counts);
+    });
+  }
+
+  /**
+   * Gives this rank's tables their single compact gradient back, for a step rank 0 takes alone
+   * with its own optimisers (which read `sparseGrad()`); `partitionSparse` undoes it.
+   */
+  unpartitionSparse(): void {
+    for (const ti of this.sparseTables) this.tables[ti]!.unpartitionGrad();
+  }
+
+  /** Clears this rank's compact sparse gradients (only once no other rank reads them). */
+  clearSparse(): void {
+    for (const ti of this.sparseTables) this.tables[ti]!.zeroGrad();
   }
 
   private fail(err: unknown): void {
@@ -516,18 +668,6 @@ export class Rank {
     }
   }
 
-  private publishSparse(): void {
-    const base = this.rank * this.tables.length;
-    for (const ti of this.sparseTables) {
-      const t = this.tables[ti]!;
-      const sg = t.sparseGrad();
-      this.sparseCounts[base + ti] = sg.nRows;
-      this.pubRows[this.rank]![ti]!.set(sg.rows.subarray(0, sg.nRows));
-      this.pubGrads[this.rank]![ti]!.set(sg.grad.subarray(0, sg.nRows * t.dim));
-      t.zeroGrad();
-    }
-  }
-
   private reachedByAny(param: number): boolean {
     for (let r = 0; r < this.threads; r++) if (this.reached[r * this.nParams + param] !== 0) return true;
     return false;
@@ -549,47 +689,35 @@ export class Rank {
     }
   }
 
-  /** Merges the owned rows (id mod N = rank) of every rank's published gradient, in rank order. */
+  /**
+   * Merges the other ranks' gradient rows of the ids this rank owns (id mod N = rank), in rank
+   * order, into its own table's part for them, which already holds its own shard's rows. Each rank
+   * writes only its own part and reads only the others' parts it owns, so no two threads touch the
+   * same rows. The assignment of compact rows and the adds are the embedding backward's own
+   * routines (assignSlots, and scatterAddRows with bags of one, which the native provider vectorises).
+   */
   private reduceSparse(): void {
     const N = this.threads;
     const q = this.rank;
+    const k = getKernels();
+    const nTables = this.tables.length;
     for (const ti of this.sparseTables) {
       const t = this.tables[ti]!;
-      const dim = t.dim;
       for (let r = 0; r < N; r++) {
-        const n = this.sparseCounts[r * this.tables.length + ti]!;
+        if (r === q) continue;
+        const n = this.sparseCounts[countsAt(r, nTables, N) + ti * N + q]!;
         if (n === 0) continue;
-        const rows = this.pubRows[r]![ti]!;
-        const grad = this.pubGrads[r]![ti]!;
+        const ids = this.inRows[r]![ti]!;
         this.ensureScratch(n);
-        const ids = this.scratchIds;
-        const pos = this.scratchPos;
-        let m = 0;
-        for (let i = 0; i < n; i++) {
-          const id = rows[i]!;
-          if (id % N === q) {
-            ids[m] = id;
-            pos[m++] = i;
-          }
-        }
-        if (m === 0) continue;
-        const slots = this.scratchSlots;
-        const dst = t.assignSlots(ids, m, slots);
-        for (let j = 0; j < m; j++) {
-          const o = slots[j]! * dim;
-          const go = pos[j]! * dim;
-          for (let d = 0; d < dim; d++) dst[o + d] += grad[go + d]!;
-        }
+        const dst = t.assignSlots(ids, n, this.scratchSlots);
+        k.scatterAddRows(this.inGrads[r]![ti]!, t.dim, ids, this.scratchSlots, n, 1, 0, dst);
       }
     }
   }
 
   private ensureScratch(n: number): void {
-    if (this.scratchIds.length >= n) return;
-    const cap = Math.max(n, this.scratchIds.length * 2, 1024);
-    this.scratchIds = new Int32Array(cap);
-    this.scratchPos = new Int32Array(cap);
-    this.scratchSlots = new Int32Array(cap);
+    if (this.scratchSlots.length >= n) return;
+    this.scratchSlots = new Int32Array(Math.max(n, this.scratchSlots.length * 2, 1024));
   }
 
   /** Sum of squares (float64) of the reduced gradient this rank owns. */
@@ -602,7 +730,7 @@ export class Rank {
     }
     for (const ti of this.sparseTables) {
       const t = this.tables[ti]!;
-      const { grad, nRows } = t.sparseGrad();
+      const { grad, nRows } = t.sparseGradPart(this.rank);
       const n = nRows * t.dim;
       for (let j = 0; j < n; j++) sq += grad[j]! * grad[j]!;
     }
@@ -619,7 +747,7 @@ export class Rank {
     }
     for (const part of this.sparseParts) {
       const t = this.tables[part.table]!;
-      const sg = t.sparseGrad();
+      const sg = t.sparseGradPart(this.rank);
       if (sg.nRows === 0) continue;
       if (clipScale !== 1) for (let j = 0; j < sg.nRows * t.dim; j++) sg.grad[j] *= clipScale;
       const o = part.opt;
@@ -700,6 +828,16 @@ function spinUntil(done: () => boolean): boolean {
     for (let i = 0; i < 64; i++) if (done()) return true;
   } while (performance.now() < end);
   return false;
+}
+
+/**
+ * Start (in Int32s) of rank r's block of sparse-gradient part counts: every backward pass
+ * increments its rank's counts once per new id, so each rank's block gets cache lines of its own,
+ * after a line of padding, as in gradLayout.
+ */
+function countsAt(r: number, nTables: number, N: number): number {
+  const LINE = 16; // Int32s per 64-byte line
+  return LINE + r * Math.ceil((nTables * N) / LINE) * LINE;
 }
 
 /**
@@ -784,6 +922,10 @@ export class ParallelTrainer {
   private auxCount = 0;
   /** Set when a worker died or a barrier timed out: the trainer cannot continue. */
   private broken: string | null = null;
+  /** KDREC_PARALLEL_PROFILE: the phase-time table of every rank, rank 0's clock, steps timed. */
+  private readonly profile: Float64Array | null;
+  private clock: PhaseClock | null = null;
+  private profiledSteps = 0;
   readonly optimizers: Record<string, Optimizer>;
 
   private constructor(
@@ -795,6 +937,8 @@ export class ParallelTrainer {
     this.graph = new Graph({ training: true, rng: this.dropout });
     this.optimizers = opts.makeOptimizers(model.store);
     this.optimizerList = Object.values(this.optimizers);
+    this.profile = PROFILE ? new Float64Array(new SharedArrayBuffer(8 * profileStride * threads)) : null;
+    if (this.profile !== null && threads === 1) this.clock = new PhaseClock(this.profile, 0);
   }
 
   static async create(opts: ParallelTrainerOptions): Promise<ParallelTrainer> {
@@ -868,16 +1012,21 @@ export class ParallelTrainer {
       sqSums: sab(8 * N),
       scalars: sab(16 * shared.length),
       reached: sab(4 * N * params.length),
-      sparseCounts: sab(4 * N * tables.length),
+      sparseCounts: sab(4 * countsAt(N, tables.length, N)),
       params: params.map((p) => p.data.buffer as SharedArrayBuffer),
       tables: tables.map((t) => t.weight.data.buffer as SharedArrayBuffer),
       grads: Array.from({ length: N }, () => sab(gradLayout(params.map((p) => p.size)).bytes)),
-      pubRows: Array.from({ length: N }, () => tables.map((t) => sab(4 * t.vocab))),
-      pubGrads: Array.from({ length: N }, () => tables.map((t) => sab(4 * t.vocab * t.dim))),
+      // N parts of ⌈vocab / N⌉ rows each (EmbeddingTable.partitionGrad); only touched pages are backed.
+      pubRows: Array.from({ length: N }, () => tables.map((t) => sab(4 * Math.ceil(t.vocab / N) * N))),
+      pubGrads: Array.from({ length: N }, () =>
+        tables.map((t) => sab(4 * Math.ceil(t.vocab / N) * N * t.dim)),
+      ),
       optimizers: shared,
+      profile: this.profile === null ? null : (this.profile.buffer as SharedArrayBuffer),
     };
     this.scalars = new Float64Array(base.scalars);
     this.rank0 = new Rank({ ...base, rank: 0, cols: null }, model);
+    this.clock = this.rank0.clock;
     for (let r = 1; r < N; r++) {
       const cols: Record<string, SharedArrayBuffer> = {};
       for (const [name, spec] of Object.entries(opts.columns))
@@ -947,12 +1096,25 @@ export class ParallelTrainer {
     // Fewer rows than ranks (the last batch of an epoch, say): rank 0 takes the step alone with
     // its optimisers, which hold all the (shared) state; the workers stay parked. Rank 0's gradient
     // buffers still hold the last parallel step's sums, so clear them first.
+    // Its tables go back to one compact gradient for that step, as its optimisers expect.
     this.model.store.zeroGrad();
-    return this.stepSingle(batch);
+    const rank0 = this.rank0!;
+    rank0.unpartitionSparse();
+    try {
+      return this.stepSingle(batch);
+    } finally {
+      rank0.unpartitionSparse(); // clears what a failed step may have left
+      rank0.partitionSparse();
+    }
   }
 
   private stepSingle(batch: ColumnBatch): number {
     const { store } = this.model;
+    const clock = this.clock;
+    if (clock !== null) {
+      clock.begin(PhaseClock.now());
+      this.profiledSteps++;
+    }
     this.gen++;
     this.dropout.at(this.opts.seed, 0, this.gen);
     const g = this.graph;
@@ -960,7 +1122,9 @@ export class ParallelTrainer {
     let loss: number;
     try {
       const lossT = this.model.loss(g, batch, this.gen);
+      clock?.lap(P.forward);
       g.backward(lossT);
+      clock?.lap(P.backward);
       loss = lossT.data[0]!;
     } catch (err) {
       store.zeroGrad();
@@ -978,6 +1142,7 @@ export class ParallelTrainer {
     if (this.opts.maxGradNorm !== undefined)
       clipGradNorm(store.params(), store.tables(), this.opts.maxGradNorm);
     for (const opt of this.optimizerList) opt.step();
+    clock?.lap(P.update);
     return loss;
   }
 
@@ -991,6 +1156,11 @@ export class ParallelTrainer {
         this.broken = `worker ${r} has stopped: ${this.workerMessage(r)}`;
         throw new Error(`parallel: trainer cannot continue: ${this.broken}`);
       }
+    }
+    const clock = this.clock;
+    if (clock !== null) {
+      clock.begin(PhaseClock.now());
+      this.profiledSteps++;
     }
     this.gen++;
     this.seq++;
@@ -1010,14 +1180,17 @@ export class ParallelTrainer {
         cols[name]!.set(batch.cols[name]!.subarray(s * spec.width, e * spec.width));
     }
     // Hand out shards 1..N−1 first so workers start while rank 0 computes shard 0.
+    if (clock !== null) this.profile![0] = PhaseClock.now();
     Atomics.store(ctrl, C_SEQ, this.seq);
     Atomics.notify(ctrl, C_SEQ);
+    clock?.lap(P.handout);
     const [s0, e0] = shardRange(B, N, 0);
     const deadline = Date.now() + WORKER_TIMEOUT_MS;
     try {
       rank0.runStep(this.seq, sliceBatch(batch, this.opts.columns, s0, e0), deadline);
       if (!waitAtLeast(ctrl, C_END, (N - 1) * this.seq, deadline))
         throw new Error(`parallel: a worker did not finish step ${this.gen} in time`);
+      clock?.lap(P.waitEnd);
     } catch (err) {
       this.broken = err instanceof Error ? err.message : String(err);
       throw err;
@@ -1039,6 +1212,7 @@ export class ParallelTrainer {
         `training step ${this.gen}: the gradient norm is NaN or Inf (clipping); stopping before the update`,
       );
     }
+    clock?.lap(P.finish);
     return loss;
   }
 
@@ -1084,10 +1258,17 @@ export class ParallelTrainer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.profile !== null) {
+      const ranks = profileStats(this.profile, this.threads, this.profiledSteps);
+      const report = { threads: this.threads, kernels: getKernels().name, steps: this.profiledSteps, ranks };
+      process.stderr.write(`${JSON.stringify({ parallelProfile: report })}\n`);
+    }
     Atomics.store(this.ctrl, C_SEQ, SHUTDOWN);
     Atomics.notify(this.ctrl, C_SEQ);
     for (const idx of [C_MID, C_CLIP, C_END]) Atomics.notify(this.ctrl, idx);
     await Promise.all(this.workers.map((w) => w.terminate()));
+    // The model is the caller's: give its tables their own single compact gradient back.
+    this.rank0?.unpartitionSparse();
     for (const p of this.errorPorts) p.close();
   }
 }

@@ -126,3 +126,49 @@ test('the default initialiser is small, deterministic per name, and differs betw
   assert.ok(Math.abs(sum / a.weight.size) < 0.002);
   assert.equal(a.weight.requiresGrad, false);
 });
+
+test('a partitioned gradient holds, in part p, exactly the ids with id mod P = p, with the same rows', () => {
+  const ids = Int32Array.from([7, 3, 3, 10, 0, 5, 8, 1, 10, 4]);
+  const w = param([5, 4], 9);
+  const backward = (t: EmbeddingTable) => {
+    const g = new Graph({ training: true });
+    g.backward(g.sum(g.mul(g.embeddingBag(t, ids, 5, 2, 'sum'), w)));
+  };
+  const single = table('t', 11, 4, 4);
+  backward(single);
+  const want = new Map<number, number[]>();
+  const sg = single.sparseGrad();
+  for (let r = 0; r < sg.nRows; r++) want.set(sg.rows[r]!, Array.from(sg.grad.subarray(r * 4, r * 4 + 4)));
+
+  const P = 3;
+  const cap = Math.ceil(11 / P);
+  const parted = table('t', 11, 4, 4);
+  parted.partitionGrad(P, new Int32Array(cap * P), new Float32Array(cap * P * 4), new Int32Array(P));
+  assert.throws(
+    () => parted.sparseGrad(),
+    /split in 3 parts \(data-parallel training\); read it with sparseGradPart/,
+  );
+  for (let round = 0; round < 2; round++) {
+    // The second round checks that zeroGrad cleared every part (the ids would land in new slots otherwise).
+    backward(parted);
+    const seen = new Set<number>();
+    for (let p = 0; p < P; p++) {
+      const part = parted.sparseGradPart(p);
+      for (let r = 0; r < part.nRows; r++) {
+        const id = part.rows[r]!;
+        assert.equal(id % P, p, `id ${id} in part ${p}`);
+        assert.deepEqual(Array.from(part.grad.subarray(r * 4, r * 4 + 4)), want.get(id), `row of id ${id}`);
+        seen.add(id);
+      }
+    }
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      [...want.keys()].sort((a, b) => a - b),
+    );
+    parted.zeroGrad();
+  }
+  parted.unpartitionGrad();
+  backward(parted);
+  assert.equal(parted.sparseGrad().nRows, want.size);
+  assert.throws(() => parted.sparseGradPart(0), /no gradient part 0/);
+});
