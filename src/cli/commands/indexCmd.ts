@@ -91,14 +91,9 @@ export async function readItemRows(
 
 const METRICS = ['ip', 'cos', 'l2sq'];
 
-export function register(program: Command): void {
-  const index = program.command('index').description('Build and evaluate the ANN index over item vectors.');
-
-  index
-    .command('build')
-    .summary("build the HNSW index of an export's item vectors")
-    .requiredOption('--export <dir>', 'export directory (from `kdrec export`)')
-    .option('--metric <m>', "ip | cos (default: from the manifest's score function; l2sq is refused)")
+/** The HNSW build options `index build` and `index eval` share (defaults: HNSW_DEFAULTS). */
+function withHnswBuildOptions(cmd: Command): Command {
+  return cmd
     .option(
       '--connectivity <n>',
       'HNSW graph degree M',
@@ -107,7 +102,7 @@ export function register(program: Command): void {
     )
     .option(
       '--ef-construction <n>',
-      'HNSW expansion at build time',
+      'HNSW expansion (ef) at build time',
       intOption('--ef-construction'),
       HNSW_DEFAULTS.expansionAdd,
     )
@@ -117,34 +112,45 @@ export function register(program: Command): void {
       'dot models: one graph per norm range, each with its own MIPS bound (higher recall, n searches per query)',
       intOption('--norm-ranges'),
       HNSW_DEFAULTS.normRanges,
-    )
-    .action(
-      (o: {
-        export: string;
-        metric?: string;
-        connectivity: number;
-        efConstruction: number;
-        rawIp?: boolean;
-        normRanges: number;
-      }) => {
-        if (o.metric !== undefined && !METRICS.includes(o.metric))
-          throw new Error(`--metric: expected one of ${METRICS.join(', ')}, got '${o.metric}'`);
-        const bundle = loadExport(o.export);
-        const m = bundle.manifest;
-        const t = performance.now();
-        const idx = new HnswIndex(m.dim, bundle.itemVectors, m.scoreFn, {
-          ...(o.metric !== undefined ? { metric: o.metric as IndexMetric } : {}),
-          connectivity: o.connectivity,
-          expansionAdd: o.efConstruction,
-          ...(o.rawIp ? { phi: 0 } : { normRanges: o.normRanges }),
-          live: bundle.itemLive,
-        });
-        const saved = idx.save(o.export, m);
-        process.stdout.write(
-          `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}${idx.phis.length > 1 ? `, ${idx.phis.length} norm ranges` : ''}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/${indexMetaFile(saved)}\n`,
-        );
-      },
     );
+}
+
+export function register(program: Command): void {
+  const index = program.command('index').description('Build and evaluate the ANN index over item vectors.');
+
+  withHnswBuildOptions(
+    index
+      .command('build')
+      .summary("build the HNSW index of an export's item vectors")
+      .requiredOption('--export <dir>', 'export directory (from `kdrec export`)')
+      .option('--metric <m>', "ip | cos (default: from the manifest's score function; l2sq is refused)"),
+  ).action(
+    (o: {
+      export: string;
+      metric?: string;
+      connectivity: number;
+      efConstruction: number;
+      rawIp?: boolean;
+      normRanges: number;
+    }) => {
+      if (o.metric !== undefined && !METRICS.includes(o.metric))
+        throw new Error(`--metric: expected one of ${METRICS.join(', ')}, got '${o.metric}'`);
+      const bundle = loadExport(o.export);
+      const m = bundle.manifest;
+      const t = performance.now();
+      const idx = new HnswIndex(m.dim, bundle.itemVectors, m.scoreFn, {
+        ...(o.metric !== undefined ? { metric: o.metric as IndexMetric } : {}),
+        connectivity: o.connectivity,
+        expansionAdd: o.efConstruction,
+        ...(o.rawIp ? { phi: 0 } : { normRanges: o.normRanges }),
+        live: bundle.itemLive,
+      });
+      const saved = idx.save(o.export, m);
+      process.stdout.write(
+        `built HNSW (${idx.metric}, M ${o.connectivity}, ef_construction ${o.efConstruction}${idx.phis.length > 1 ? `, ${idx.phis.length} norm ranges` : ''}) over ${idx.size()} items × dim ${m.dim} in ${((performance.now() - t) / 1000).toFixed(1)} s → ${o.export}/${indexMetaFile(saved)}\n`,
+      );
+    },
+  );
 
   const report = (r: CatalogueUpdateReport, dir: string, seconds: number, json: boolean | undefined) => {
     if (json) {
@@ -226,35 +232,18 @@ export function register(program: Command): void {
       },
     );
 
-  index
-    .command('eval')
-    .summary('recall@100 of HNSW vs exact search, and queries/s, for a few ef')
-    .option('--export <dir>', "evaluate on an export's item vectors (queries: its known users' vectors)")
-    .option('--synthetic', 'evaluate on seeded N(0,1) vectors instead')
-    .option('--items <n>', 'synthetic: number of items', intOption('--items'), 100_000)
-    .option('--dim <n>', 'synthetic: dimension', intOption('--dim'), 64)
-    .option('--queries <n>', 'number of queries', intOption('--queries'), 500)
-    .option('--ef <list>', 'comma-separated ef values', '64,128,256,512')
-    .option('--seed <n>', 'synthetic seed', intOption('--seed'), 1)
-    .option(
-      '--connectivity <n>',
-      'HNSW graph degree M',
-      intOption('--connectivity'),
-      HNSW_DEFAULTS.connectivity,
-    )
-    .option(
-      '--ef-construction <n>',
-      'HNSW ef at build time',
-      intOption('--ef-construction'),
-      HNSW_DEFAULTS.expansionAdd,
-    )
-    .option('--raw-ip', 'dot models: plain inner-product graph instead of the MIPS transform')
-    .option(
-      '--norm-ranges <n>',
-      'dot models: one graph per norm range (see `index build --help`)',
-      intOption('--norm-ranges'),
-      HNSW_DEFAULTS.normRanges,
-    )
+  withHnswBuildOptions(
+    index
+      .command('eval')
+      .summary('recall@100 of HNSW vs exact search, and queries/s, for a few ef')
+      .option('--export <dir>', "evaluate on an export's item vectors (queries: its known users' vectors)")
+      .option('--synthetic', 'evaluate on seeded N(0,1) vectors instead')
+      .option('--items <n>', 'synthetic: number of items', intOption('--items'), 100_000)
+      .option('--dim <n>', 'synthetic: dimension', intOption('--dim'), 64)
+      .option('--queries <n>', 'number of queries', intOption('--queries'), 500)
+      .option('--ef <list>', 'comma-separated ef values', '64,128,256,512')
+      .option('--seed <n>', 'synthetic seed', intOption('--seed'), 1),
+  )
     .option('--json', 'print one JSON line {recallAt100, qps, ef} for the default ef')
     .action(
       (o: {
