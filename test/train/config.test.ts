@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, formatPath, loadConfig, parseConfig } from '../../src/train/config.js';
 
 const base = {
@@ -116,4 +117,21 @@ test('loadConfig reads YAML and reports the file name', () => {
       err.message.includes("student.type must be one of 'ranking-dnn'"),
   );
   assert.throws(() => loadConfig(join(dir, 'x.toml')), /cannot read config/);
+});
+
+test('every shipped training config in examples/ is valid (experiment matrices are checked elsewhere)', () => {
+  // Compiled tests run from dist/test/train, sources from test/train: the repo root is above either.
+  const root = fileURLToPath(
+    new URL(import.meta.url.endsWith('.ts') ? '../../' : '../../../', import.meta.url),
+  );
+  const dir = join(root, 'examples');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+  let checked = 0;
+  for (const f of files) {
+    const path = join(dir, f);
+    if (/^students:/m.test(readFileSync(path, 'utf8'))) continue;
+    assert.doesNotThrow(() => loadConfig(path), `examples/${f}`);
+    checked++;
+  }
+  assert.ok(checked >= 10, `only ${checked} training configs found in ${dir}`);
 });
