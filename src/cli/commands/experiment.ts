@@ -21,6 +21,7 @@ import { comparisonTable, formatTable } from '../../eval/report/table.js';
 import { type Results, writeResults } from '../../eval/results.js';
 import type { TrainProgress } from '../../train/trainer.js';
 import { intOption } from '../intOption.js';
+import { warnIfOversubscribed } from '../threads.js';
 
 function cellSummary(record: CellRecord, primary: string | undefined): string {
   const keys = [primary, 'AUC'].filter((k, i, a): k is string => k !== undefined && a.indexOf(k) === i);
@@ -103,6 +104,7 @@ export interface ExperimentRun {
 /** Runs the matrix with progress output, writes results.json and the report, prints the table. */
 export async function runAndReport(run: ExperimentRun): Promise<Results> {
   const t0 = performance.now();
+  if (run.threads !== undefined) warnIfOversubscribed(run.threads);
   const rep = experimentReporter(run.quiet, run.config.primaryMetric);
   let outcome: Awaited<ReturnType<typeof runExperiment>>;
   try {

@@ -10,6 +10,7 @@ import { type ExperimentConfig, loadConfig } from '../../train/config.js';
 import { type RunOptions, type RunResult, runFromConfig } from '../../train/run.js';
 import type { EvalRecord, TrainProgress } from '../../train/trainer.js';
 import { intOption } from '../intOption.js';
+import { warnIfOversubscribed } from '../threads.js';
 
 /** Short loss-term labels for the bar: `kd0.bce_soft(ctr<-ctr)` → `kd0`, `teacher.hard.ctr` → `T.ctr`. */
 function shortTerm(name: string): string {
@@ -153,6 +154,7 @@ export async function trainAndPrint(
 ): Promise<void> {
   if (o.resume && o.runDir === undefined) throw new Error('--resume needs --run-dir (the run to continue)');
   const cfg = adapt(withThreads(loadConfig(o.config), o.threads));
+  warnIfOversubscribed(cfg.threads);
   const rep = progressReporter(label, o.quiet ?? false);
   try {
     const res = await runFromConfig(cfg, {
