@@ -189,7 +189,9 @@ describe('HNSW index over norm ranges', () => {
   test('ranges split the catalogue by norm; search merges them with exact scores', () => {
     const n = 3000;
     const v = skewed(n, 21);
-    const idx = new HnswIndex(D, v, 'dot', { normRanges: 3 });
+    // One build thread: a multi-threaded build is not repeatable, and its recall here has ranged
+    // from 0.948 to above 0.95.
+    const idx = new HnswIndex(D, v, 'dot', { normRanges: 3, threads: 1 });
     assert.equal(idx.phis.length, 3);
     assert.ok(idx.phis[0]! < idx.phis[1]! && idx.phis[1]! < idx.phis[2]!, `${idx.phis}`);
     assert.equal(idx.size(), n);

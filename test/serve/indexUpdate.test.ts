@@ -238,7 +238,10 @@ describe('kdrec index remove', () => {
       const rows = new Set(victims.map((id) => s.bundle.itemRow.get(id)!));
       assert.equal(s.index.size(), 58, kind);
       const hits = [...s.index.search(u, 60).keys];
-      assert.equal(hits.length, 58, kind);
+      // Exact search returns every live item. HNSW is approximate, and `index build` adds on several
+      // threads (not repeatable): it has returned 54–58 of the 58 here.
+      if (kind === 'exact') assert.equal(hits.length, 58, kind);
+      else assert.ok(hits.length >= 52 && hits.length <= 58, `${kind}: ${hits.length} of 58 items recalled`);
       assert.ok(!hits.some((r) => rows.has(r)), `${kind}: removed items are not recalled`);
       const c = cascade(s);
       assert.ok(![...c.recalled, ...c.items].some((r) => rows.has(r)), `${kind}: nor served`);
