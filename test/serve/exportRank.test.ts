@@ -33,6 +33,32 @@ function loadRankGraph(dir: string): CompiledGraph {
   });
 }
 
+/**
+ * Exports a recall model and a ranker over a 3-item tiny catalogue into a new temp directory (the
+ * ranker's window features declared, or none); returns the directory.
+ */
+function exportPair(
+  recall: TwoTowerModel,
+  ranker: ReturnType<typeof createModel>,
+  withWindowFeatures: boolean,
+  prefix: string,
+): string {
+  const items = tinyCatalogue(3);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  exportModels(
+    {
+      schema: tinySchema(),
+      vocabs: {},
+      items,
+      itemIds: Array.from({ length: items.size }, (_, r) => itemToken(r + 1)),
+      recall,
+      ranker: { model: ranker, windowFeatures: withWindowFeatures ? tinyWindowFeatures(items) : [] },
+    },
+    dir,
+  );
+  return dir;
+}
+
 const variants = [
   { label: 'parallel, full-rank cross', ranker: { structure: 'parallel' as const } },
   { label: 'stacked, full-rank cross', ranker: { structure: 'stacked' as const } },
@@ -136,21 +162,8 @@ describe('ranker manifest', () => {
       new TableRegistry(),
       new Rng(1),
     ) as TwoTowerModel;
-    const items = tinyCatalogue(3);
-    const dir = mkdtempSync(join(tmpdir(), 'kdrec-export-refused-'));
     assert.throws(
-      () =>
-        exportModels(
-          {
-            schema,
-            vocabs: {},
-            items,
-            itemIds: Array.from({ length: items.size }, (_, r) => itemToken(r + 1)),
-            recall,
-            ranker: { model: ranker, windowFeatures: [] },
-          },
-          dir,
-        ),
+      () => exportPair(recall, ranker, false, 'kdrec-export-refused-'),
       /reads privileged field 'uc_clicks', which is no window feature/,
     );
   });
@@ -186,19 +199,7 @@ describe('stages from different runs', () => {
       new TableRegistry({ initStd: 0.3 }),
       new Rng(2),
     );
-    const items = tinyCatalogue(3);
-    const dir = mkdtempSync(join(tmpdir(), 'kdrec-export-runs-'));
-    exportModels(
-      {
-        schema,
-        vocabs: {},
-        items,
-        itemIds: Array.from({ length: items.size }, (_, r) => itemToken(r + 1)),
-        recall,
-        ranker: { model: ranker, windowFeatures: tinyWindowFeatures(items) },
-      },
-      dir,
-    );
+    const dir = exportPair(recall, ranker, true, 'kdrec-export-runs-');
     const rank = loadRankGraph(dir);
     const batch = tinyBatch(tinyWorld(), new Rng(4), 16);
     const want = ranker
