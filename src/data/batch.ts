@@ -11,7 +11,9 @@
  * padded with −1; `num` holds values ALREADY normalised with train-split statistics; `labels` are
  * 0/1 (or soft) targets; `extra` carries precomputed per-row columns such as teacher logits,
  * sampling probabilities (logQ correction) and weights. `userKey`/`itemKey` are identities (row of
- * the dataset's user/item table), not features; `requestId` groups rows into lists.
+ * the dataset's user/item table), not features; `requestId` groups rows into lists; `sampleId` is
+ * the row's position in the dataset's time-ordered event log (prepared and streamed datasets carry
+ * it, so a sample can be traced through shuffles, shards and resumed runs).
  */
 import type { Rng } from '../engine/rng.js';
 
@@ -31,13 +33,15 @@ export interface Batch {
   itemKey?: Int32Array;
   requestId?: Int32Array;
   ts?: Float64Array;
+  /** Row of the time-ordered event log (exact up to 2^53 rows). */
+  sampleId?: Float64Array;
 }
 
 /** Whole columns of a dataset; same shape as a Batch. */
 export type Columns = Batch;
 
-type Key = 'userKey' | 'itemKey' | 'requestId' | 'ts';
-const KEYS: readonly Key[] = ['userKey', 'itemKey', 'requestId', 'ts'];
+type Key = 'userKey' | 'itemKey' | 'requestId' | 'ts' | 'sampleId';
+const KEYS: readonly Key[] = ['userKey', 'itemKey', 'requestId', 'ts', 'sampleId'];
 
 /** Throws unless every column has `size` rows (seq: size × maxLen). */
 export function checkColumns(c: Columns, where: string): void {
@@ -65,7 +69,7 @@ function mapRecord<A, B>(r: Record<string, A>, f: (a: A) => B): Record<string, B
 }
 
 /** Allocates empty columns shaped like `c` with `n` rows. */
-function allocLike(c: Columns, n: number): Columns {
+export function allocLike(c: Columns, n: number): Columns {
   const out: Columns = {
     size: n,
     cat: mapRecord(c.cat, () => new Int32Array(n)),
@@ -78,33 +82,54 @@ function allocLike(c: Columns, n: number): Columns {
   if (c.itemKey) out.itemKey = new Int32Array(n);
   if (c.requestId) out.requestId = new Int32Array(n);
   if (c.ts) out.ts = new Float64Array(n);
+  if (c.sampleId) out.sampleId = new Float64Array(n);
   return out;
 }
 
-/** out[i] = src[rows[i]] for every column; `out` must be allocated for at least `count` rows. */
-export function gatherRows(src: Columns, rows: Int32Array, count: number, out: Columns): void {
-  for (const k of Object.keys(src.cat)) {
+/**
+ * out[at + i] = src[rows[i]] for every column of `out` (i < count); `out` must have room for
+ * `at + count` rows, and `src` every column `out` has.
+ */
+export function gatherRows(src: Columns, rows: Int32Array, count: number, out: Columns, at = 0): void {
+  for (const k of Object.keys(out.cat)) {
     const s = src.cat[k]!;
     const o = out.cat[k]!;
-    for (let i = 0; i < count; i++) o[i] = s[rows[i]!]!;
+    for (let i = 0; i < count; i++) o[at + i] = s[rows[i]!]!;
   }
-  for (const k of Object.keys(src.seq)) {
+  for (const k of Object.keys(out.seq)) {
     const s = src.seq[k]!;
     const o = out.seq[k]!;
     const L = s.maxLen;
-    for (let i = 0; i < count; i++) o.ids.set(s.ids.subarray(rows[i]! * L, rows[i]! * L + L), i * L);
+    for (let i = 0; i < count; i++) o.ids.set(s.ids.subarray(rows[i]! * L, rows[i]! * L + L), (at + i) * L);
   }
   for (const group of ['num', 'labels', 'extra'] as const) {
-    for (const k of Object.keys(src[group])) {
+    for (const k of Object.keys(out[group])) {
       const s = src[group][k]!;
       const o = out[group][k]!;
-      for (let i = 0; i < count; i++) o[i] = s[rows[i]!]!;
+      for (let i = 0; i < count; i++) o[at + i] = s[rows[i]!]!;
     }
   }
   for (const k of KEYS) {
     const s = src[k];
     const o = out[k];
-    if (s && o) for (let i = 0; i < count; i++) o[i] = s[rows[i]!]!;
+    if (s && o) for (let i = 0; i < count; i++) o[at + i] = s[rows[i]!]!;
+  }
+}
+
+/** Copies rows [start, start + count) of `src` to rows [at, at + count) of `out` (same layout). */
+export function copyRows(src: Columns, start: number, count: number, out: Columns, at: number): void {
+  for (const k of Object.keys(out.cat)) out.cat[k]!.set(src.cat[k]!.subarray(start, start + count), at);
+  for (const k of Object.keys(out.seq)) {
+    const L = out.seq[k]!.maxLen;
+    out.seq[k]!.ids.set(src.seq[k]!.ids.subarray(start * L, (start + count) * L), at * L);
+  }
+  for (const group of ['num', 'labels', 'extra'] as const)
+    for (const k of Object.keys(out[group]))
+      out[group][k]!.set(src[group][k]!.subarray(start, start + count), at);
+  for (const k of KEYS) {
+    const s = src[k];
+    const o = out[k];
+    if (s && o) o.set(s.subarray(start, start + count), at);
   }
 }
 
@@ -126,11 +151,12 @@ export function sliceColumns(c: Columns, start: number, end: number): Columns {
   if (c.itemKey) out.itemKey = c.itemKey.subarray(start, end);
   if (c.requestId) out.requestId = c.requestId.subarray(start, end);
   if (c.ts) out.ts = c.ts.subarray(start, end);
+  if (c.sampleId) out.sampleId = c.sampleId.subarray(start, end);
   return out;
 }
 
 /** Truncates a (reused, gathered) buffer set to its first n rows without copying. */
-function headView(buf: Columns, n: number): Columns {
+export function headView(buf: Columns, n: number): Columns {
   return n === buf.size ? buf : sliceColumns(buf, 0, n);
 }
 

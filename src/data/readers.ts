@@ -102,6 +102,17 @@ function missingColumnError(path: string, missing: string[], present: string[]):
 
 let tableCounter = 0;
 
+export interface DuckDbOptions {
+  /** Worker threads (default: $KDREC_DUCKDB_THREADS, else one per core). */
+  threads?: number;
+  /** A database file (the out-of-core preparation spills its tables there); default in memory. */
+  path?: string;
+  /** DuckDB's memory_limit, e.g. '2GB' (default: $KDREC_DUCKDB_MEMORY, else DuckDB's 80% of RAM). */
+  memoryLimit?: string;
+  /** Where DuckDB spills what does not fit in memory_limit. */
+  tempDirectory?: string;
+}
+
 /** One in-process DuckDB database; close it when done. */
 export class DuckDb {
   private constructor(
@@ -114,7 +125,7 @@ export class DuckDb {
    * machine shared with other jobs, 1 is often faster than oversubscribing (measured 2× on 1M events
    * at load average 9 on 2 cores).
    */
-  static async open(opts: { threads?: number } = {}): Promise<DuckDb> {
+  static async open(opts: DuckDbOptions = {}): Promise<DuckDb> {
     const env = process.env.KDREC_DUCKDB_THREADS;
     const threads = opts.threads ?? (env ? Number(env) : undefined);
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
@@ -122,11 +133,21 @@ export class DuckDb {
         `DuckDB threads must be a positive integer, got ${opts.threads ?? `KDREC_DUCKDB_THREADS=${env}`}`,
       );
     }
-    const instance = await DuckDBInstance.create(':memory:');
+    const mem = opts.memoryLimit ?? process.env.KDREC_DUCKDB_MEMORY;
+    if (mem !== undefined && !/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(mem))
+      throw new Error(`DuckDB memory limit '${mem}' must look like 512MB or 4GB`);
+    const instance = await DuckDBInstance.create(opts.path ?? ':memory:');
     const conn = await instance.connect();
     const db = new DuckDb(instance, conn);
     if (threads !== undefined) await db.run(`SET threads = ${threads}`);
+    if (mem !== undefined) await db.run(`SET memory_limit = ${sqlStr(mem)}`);
+    if (opts.tempDirectory !== undefined) await db.run(`SET temp_directory = ${sqlStr(opts.tempDirectory)}`);
     return db;
+  }
+
+  /** Another connection to the same database (queries of different connections run concurrently). */
+  async connect(): Promise<DuckDBConnection> {
+    return this.instance.connect();
   }
 
   async run(sql: string): Promise<void> {

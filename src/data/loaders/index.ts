@@ -3,8 +3,8 @@
  * `ali-ccp:DIR_OR_CSV`, `kuairand:CSV`, `sim:DIR`. `parseDatasetSpec` is the only parser of that
  * syntax; `loadDataset` is the only entry from a spec to a `LoadedDataset`.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   type BuildOptions,
   buildDataset,
@@ -13,6 +13,7 @@ import {
   type LoadedDataset,
   type PreparedSource,
 } from '../dataset.js';
+import { type PreparedManifest, type PrepareOptions, prepareFromSource } from '../prepare.js';
 import { DuckDb, type ReadOptions } from '../readers.js';
 import { type UserStateOptions, type UserStateSource, withUserState } from '../userState.js';
 import { prepareAliCcp } from './aliCcp.js';
@@ -96,5 +97,55 @@ export async function loadDataset(
       : withUserState(ds, userState, opts.userState);
   } finally {
     db.close();
+  }
+}
+
+export interface PrepareDatasetOptions extends Omit<PrepareOptions, 'userState'>, ReadOptions {
+  duckdbThreads?: number;
+  /** DuckDB's memory budget for the preparation (default '4GB'); the rest spills to OUT/.work. */
+  memoryLimit?: string;
+  userState?: UserStateOptions;
+}
+
+/**
+ * `kdrec data prepare`: reads a dataset with its loader and writes the prepared Parquet folder
+ * (./../prepare.ts). DuckDB runs on a database file in OUT/.work with a memory limit, so the
+ * intermediate tables of 10^8 events spill to disk instead of growing the process; the work folder
+ * is removed when the preparation ends, whether it succeeded or not.
+ */
+export async function prepareDataset(
+  spec: string | DatasetSpec,
+  opts: PrepareDatasetOptions,
+): Promise<PreparedManifest> {
+  const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
+  const userState = USER_STATE_SOURCES[s.kind];
+  if (opts.userState !== undefined && userState === undefined) {
+    throw new Error(
+      `dataset ${s.kind}: user state is not declared for this loader (available for ${Object.keys(USER_STATE_SOURCES).join(', ')})`,
+    );
+  }
+  const work = join(opts.out, '.work');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const db = await DuckDb.open({
+    path: join(work, 'prepare.duckdb'),
+    memoryLimit: opts.memoryLimit ?? '4GB',
+    tempDirectory: join(work, 'tmp'),
+    ...(opts.duckdbThreads !== undefined ? { threads: opts.duckdbThreads } : {}),
+  });
+  try {
+    // Insertion order is what keeps time order through the ordered CREATE TABLE ... AS statements.
+    await db.run('SET preserve_insertion_order = true');
+    const src = await prepareSource(db, s, opts);
+    const { userState: us, ...rest } = opts;
+    return await prepareFromSource(db, src, {
+      ...rest,
+      ...(us !== undefined && userState !== undefined
+        ? { userState: { source: userState, options: us } }
+        : {}),
+    });
+  } finally {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
   }
 }
