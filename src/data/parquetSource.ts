@@ -105,7 +105,7 @@ export class ParquetSource implements BatchSource {
   private constructor(
     readonly name: string,
     private readonly db: DuckDb,
-    private readonly dir: string,
+    readonly dir: string,
     readonly files: readonly PreparedFile[],
     readonly columnLayout: ColumnLayout,
   ) {
