@@ -93,9 +93,10 @@ const METHODS: Record<string, Record<string, unknown>> = {
   'bpr-w0.1': rank([{ loss: 'bpr', pairsPerList: 32, sampling: 'uniform', weight: 0.1 }]),
 };
 
-function withTeacherColumns(d: ColumnarDataset, teacher: Model): ColumnarDataset {
+async function withTeacherColumns(d: ColumnarDataset, teacher: Model): Promise<ColumnarDataset> {
   const extra = { ...d.columns.extra };
-  for (const [o, v] of Object.entries(scoreTeacher(teacher, d))) extra[`${TEACHER_COLUMN_PREFIX}${o}`] = v;
+  for (const [o, v] of Object.entries(await scoreTeacher(teacher, d)))
+    extra[`${TEACHER_COLUMN_PREFIX}${o}`] = v;
   return new ColumnarDataset({ ...d.columns, extra });
 }
 
@@ -123,14 +124,14 @@ for (const seed of seeds) {
   const tBuilt = buildModels(tcfg, ds.schema, new Rng(seed).fork('models'), { labels: ds.labels });
   const samples = (c: ExperimentConfig, split: 'train' | 'valid') => samplesOf(ds, c, kind, split);
   let t0 = performance.now();
-  const tRes = train({
+  const tRes = await train({
     config: tcfg,
     data: { schema: ds.schema, train: samples(tcfg, 'train'), valid: samples(tcfg, 'valid') },
     models: { teacher: tBuilt.teacher, student: null },
     auc: (y, s) => auc(y, s),
   });
   const teacher = tRes.teacher!;
-  const tEval = evaluateModel(teacher, set, null);
+  const tEval = await evaluateModel(teacher, set, null);
   rows.push({ seed, method: 'teacher', ...tEval.metrics, trainSeconds: (performance.now() - t0) / 1000 });
   console.error(JSON.stringify(rows.at(-1)));
   for (const m of methods) {
@@ -143,15 +144,15 @@ for (const seed of seeds) {
       labels: ds.labels,
     });
     let trainSet = samples(cfg, 'train');
-    if (cfg.distill.length > 0) trainSet = withTeacherColumns(trainSet, teacher);
+    if (cfg.distill.length > 0) trainSet = await withTeacherColumns(trainSet, teacher);
     t0 = performance.now();
-    const res = train({
+    const res = await train({
       config: cfg,
       data: { schema: ds.schema, train: trainSet, valid: samples(cfg, 'valid'), dataset: ds },
       models: { teacher: cfg.rankDistill !== undefined ? teacher : null, student: built.student },
       auc: (y, s) => auc(y, s),
     });
-    const e = evaluateModel(res.student!, set, tEval.candidateScores);
+    const e = await evaluateModel(res.student!, set, tEval.candidateScores);
     rows.push({
       seed,
       method: m,

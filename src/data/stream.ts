@@ -117,6 +117,8 @@ export interface BatchReader extends AsyncIterableIterator<Batch> {
   position(): StreamPosition;
   /** Rows this reader yields over the whole epoch (its shard's rows, from the start). */
   readonly rows: number;
+  /** The plan's signature (`StreamPlan.signature`): a position is only valid for the same one. */
+  readonly signature: string;
   close(): Promise<void>;
 }
 
@@ -296,6 +298,7 @@ export function openStream(
 
   const reader: BatchReader = {
     rows: plan.rows,
+    signature: plan.signature,
     position: () => ({ epoch, window: winIndex, offset }),
     async next(): Promise<IteratorResult<Batch>> {
       if (closed || done) return { done: true, value: undefined };

@@ -354,18 +354,18 @@ function sigmoidAll(logits: Float32Array): Float32Array {
  * teacher's candidate scores (omit when evaluating the teacher itself: it is compared with itself).
  * `probabilistic: false` skips LogLoss for scorers whose output is not a logit (popularity).
  */
-export function evaluateModel(
+export async function evaluateModel(
   model: Model,
   set: EvalSet,
   teacherScores: Float32Array | null,
   options: { probabilistic?: boolean } = {},
-): ModelEvaluation {
+): Promise<ModelEvaluation> {
   const out = model.outputNames[0]!;
   const k = set.settings.k;
   const metrics: Record<string, number> = {};
   const cls = set.classification.columns;
   const y = cls.labels[set.clickLabel]!;
-  const logits = predictLogits(model, set.classification, [out])[out]!;
+  const logits = (await predictLogits(model, set.classification, [out]))[out]!;
   metrics['AUC'] = auc(y, logits);
   if (set.gaucDefined) metrics['GAUC'] = gauc(cls.userKey!, y, logits).gauc;
   if (options.probabilistic !== false) metrics['LogLoss'] = logLoss(y, sigmoidAll(logits));
@@ -374,9 +374,9 @@ export function evaluateModel(
   const C = set.candidates.length;
   // One untimed batch first, so the cost measured is the model's, not V8 compiling its code paths.
   const warmRows = Math.min(set.candidateRows.size, 4096);
-  predictLogits(model, set.candidateRows.select(Int32Array.from({ length: warmRows }, (_, i) => i)), [out]);
+  await predictLogits(model, set.candidateRows, [out], { limit: warmRows });
   const t0 = performance.now();
-  const scores = predictLogits(model, set.candidateRows, [out])[out]!;
+  const scores = (await predictLogits(model, set.candidateRows, [out]))[out]!;
   const inferenceMsPer1k = (performance.now() - t0) / (set.candidateRows.size / 1000);
   const ret = retrievalMetrics({
     nUsers: Q,

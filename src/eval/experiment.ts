@@ -447,8 +447,8 @@ function capRows(d: ColumnarDataset, max: number | undefined): ColumnarDataset {
 }
 
 /** Adds the trained teacher's logits as `teacher_<output>` columns to a copy of `d` (two-stage KD). */
-function withTeacherColumns(d: ColumnarDataset, teacher: Model): ColumnarDataset {
-  const logits = scoreTeacher(teacher, d);
+async function withTeacherColumns(d: ColumnarDataset, teacher: Model): Promise<ColumnarDataset> {
+  const logits = await scoreTeacher(teacher, d);
   const extra = { ...d.columns.extra };
   for (const [o, v] of Object.entries(logits)) extra[`${TEACHER_COLUMN_PREFIX}${o}`] = v;
   return new ColumnarDataset({ ...d.columns, extra }, 'two-stage training samples');
@@ -542,13 +542,13 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
       }
       return d;
     };
-    const loadTeacher = (): { model: Model; scores: Float32Array } => {
+    const loadTeacher = async (): Promise<{ model: Model; scores: Float32Array }> => {
       if (teacher !== null) return teacher;
       const c = configs.get('teacher')!;
       const built = buildModels(c, ds.schema, new Rng(c.seed).fork('models'), { labels: ds.labels });
       const path = teacherWeightsPath(outDir, seed);
       loadCheckpoint(path, combinedStore([built.teacher]), {}, {}, { weightsOnly: true });
-      const scores = evaluateModel(built.teacher!, set, null).candidateScores;
+      const scores = (await evaluateModel(built.teacher!, set, null)).candidateScores;
       teacher = { model: built.teacher!, scores };
       return teacher;
     };
@@ -579,7 +579,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
           ds.splits.train.columns,
         );
         const seconds = (performance.now() - t) / 1000;
-        const e = evaluateModel(pop, set, loadTeacher().scores, { probabilistic: false });
+        const e = await evaluateModel(pop, set, (await loadTeacher()).scores, { probabilistic: false });
         record = {
           model: m,
           seed,
@@ -602,11 +602,15 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
         const built = buildModels(build, ds.schema, new Rng(c.seed).fork('models'), { labels: ds.labels });
         let trainSet = samples(c, kind, 'train');
         if (c.mode === 'two-stage' && c.distill.length > 0)
-          trainSet = withTeacherColumns(trainSet, loadTeacher().model);
+          trainSet = await withTeacherColumns(trainSet, (await loadTeacher()).model);
         // Rank distillation (issue 5) in two-stage ranks its lists with the trained, frozen teacher;
         // in joint modes with the co-trained one. Either way it builds list rows from the dataset.
         const liveTeacher =
-          c.mode === 'two-stage' ? (c.rankDistill !== undefined ? loadTeacher().model : null) : built.teacher;
+          c.mode === 'two-stage'
+            ? c.rankDistill !== undefined
+              ? (await loadTeacher()).model
+              : null
+            : built.teacher;
         const threads = c.rankDistill !== undefined ? 1 : (opts.threads ?? 1);
         const res = await trainAsync({
           config: { ...c, threads },
@@ -627,9 +631,9 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
         if (res.final.teacherUnderfitAtSelection) {
           flags.push(`seed ${seed}: the co-trained teacher was under-fit at the selected step`);
         }
-        let e: ReturnType<typeof evaluateModel>;
+        let e: Awaited<ReturnType<typeof evaluateModel>>;
         if (m === 'teacher') {
-          e = evaluateModel(evaluated, set, null);
+          e = await evaluateModel(evaluated, set, null);
           saveCheckpoint(teacherWeightsPath(outDir, seed), {
             store: combinedStore([evaluated]),
             step: res.final.steps,
@@ -637,7 +641,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
           });
           teacher = { model: evaluated, scores: e.candidateScores };
         } else {
-          e = evaluateModel(evaluated, set, loadTeacher().scores);
+          e = await evaluateModel(evaluated, set, (await loadTeacher()).scores);
         }
         record = {
           model: m,

@@ -208,10 +208,10 @@ export async function cascadeEvalRun(opts: CascadeEvalRunOptions): Promise<Casca
   );
   const Q = set.users.length;
   const C = set.candidates.length;
-  const scoresOf = (m: Model, what: string) => {
+  const scoresOf = async (m: Model, what: string) => {
     const t = performance.now();
     const out = m.outputNames[0]!;
-    const s = predictLogits(m, set.candidateRows, [out])[out]!;
+    const s = (await predictLogits(m, set.candidateRows, [out]))[out]!;
     opts.log?.(
       `${what} (${m.kind}) scored ${Q} users × ${C} items in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
@@ -220,9 +220,9 @@ export async function cascadeEvalRun(opts: CascadeEvalRunOptions): Promise<Casca
   const res = evaluateCascadeScores({
     nUsers: Q,
     nItems: C,
-    recall: scoresOf(recall, 'recall'),
-    prerank: prerank ? scoresOf(prerank, 'pre-rank') : null,
-    rank: scoresOf(rank, 'rank'),
+    recall: await scoresOf(recall, 'recall'),
+    prerank: prerank ? await scoresOf(prerank, 'pre-rank') : null,
+    rank: await scoresOf(rank, 'rank'),
     relevant: set.relevant,
     exclude: set.exclude,
     truth: set.truth,

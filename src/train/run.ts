@@ -189,7 +189,7 @@ export async function teacherScoreRun(
   const limit = (d: ColumnarDataset, max: number | undefined) =>
     max === undefined || d.size <= max ? d : d.select(Int32Array.from({ length: max }, (_, i) => i));
   const trainSamples = limit(samplesOf(dataset, cfg, opts.samples, 'train'), cfg.dataset.maxTrainRows);
-  const logits = scoreTeacher(run.teacher, trainSamples);
+  const logits = await scoreTeacher(run.teacher, trainSamples);
   writeTeacherScores(opts.out, trainSamples, logits, {
     teacher_run: runDir,
     samples: opts.samples,
@@ -200,7 +200,7 @@ export async function teacherScoreRun(
   const validSamples = limit(samplesOf(dataset, cfg, opts.samples, 'valid'), cfg.dataset.maxValidRows);
   const main = Object.keys(run.teacher.supervised)[0] ?? run.teacher.outputNames[0]!;
   const label = run.teacher.supervised[main] ?? dataset.labels.click;
-  const vLogits = scoreTeacher(run.teacher, validSamples)[main]!;
+  const vLogits = (await scoreTeacher(run.teacher, validSamples))[main]!;
   const labels = validSamples.columns.labels[label];
   if (labels === undefined) throw new Error(`validation samples have no label '${label}'`);
   // In recall samples each positive row is followed by its negatives; negatives carry label 0 for

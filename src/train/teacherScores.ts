@@ -11,6 +11,7 @@
  * pairing logits with the wrong (user, item).
  */
 import type { ColumnarDataset } from '../data/batch.js';
+import type { BatchSource } from '../data/stream.js';
 import { readSafetensors, type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
 import type { Model } from '../models/types.js';
 import { predictLogits } from './trainer.js';
@@ -21,10 +22,10 @@ export const TEACHER_SCORES_FORMAT = 'kdrec-teacher-scores-1';
 /** Logits of every teacher output for every row of `samples`, in row order. */
 export function scoreTeacher(
   teacher: Model,
-  samples: ColumnarDataset,
+  samples: ColumnarDataset | BatchSource,
   batchSize = 4096,
-): Record<string, Float32Array> {
-  return predictLogits(teacher, samples, teacher.outputNames, batchSize);
+): Promise<Record<string, Float32Array>> {
+  return predictLogits(teacher, samples, teacher.outputNames, { batchSize });
 }
 
 export function writeTeacherScores(

@@ -16,9 +16,17 @@
  */
 import { existsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Batch, ColumnarDataset } from '../data/batch.js';
+import { type Batch, ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import type { Schema } from '../data/schema.js';
+import {
+  type BatchReader,
+  type BatchSource,
+  MemorySource,
+  type ShardSpec,
+  type StreamPosition,
+  shardRows,
+} from '../data/stream.js';
 import { COLUMN_PREFIX, type KdTermSpec } from '../distill/kdTerms.js';
 import { type LambdaSchedule, warmupEndStep } from '../distill/lambdaSchedule.js';
 import { RankDistiller } from '../distill/rankDistiller.js';
@@ -54,12 +62,21 @@ import {
   writeJsonAtomic,
 } from './runDir.js';
 
-/** The data a run trains on: a fitted schema and column datasets. */
+/** The data a run trains on: a fitted schema and batch sources (in memory or streamed from Parquet). */
 export interface TrainData {
   /** Fitted on the train split (table sizes, numeric stats). */
   schema: Schema;
-  train: ColumnarDataset;
-  valid?: ColumnarDataset;
+  train: ColumnarDataset | BatchSource;
+  valid?: ColumnarDataset | BatchSource;
+  /**
+   * Rows of the training shuffle buffer (src/data/stream.ts): Infinity (the default) shuffles the
+   * whole training set each epoch; a streamed source shuffles windows of this many rows.
+   */
+  shuffleBuffer?: number;
+  /** Train on shard i of n of the training source (a distributed rank's part). */
+  shard?: ShardSpec;
+  /** Validate on at most this many rows (the first ones, in file order). */
+  maxValidRows?: number;
   /** The loaded dataset (catalogue, window features): needed by rank distillation to build list rows. */
   dataset?: LoadedDataset;
   /** Lists read from `rankDistill.lists.file` (by prepareRunData), when the config names one. */
@@ -140,6 +157,8 @@ export interface TrainOptions {
   models: { teacher: Model | null; student: Model | null };
   /** The context `models` were built with; data-parallel workers rebuild them with it. */
   modelContext?: ModelContext;
+  /** Called with each training batch before its step (0-based) runs; the batch is only valid during the call. */
+  onBatch?: (step: number, batch: Batch) => void;
 }
 
 export interface TrainResult {
@@ -211,45 +230,86 @@ function restore(store: ParamStore, s: Snapshot): void {
   });
 }
 
-/** Scores a model's outputs over a dataset in file order (no gradients). */
-export function predictLogits(
+/** A batch source over `d` (an in-memory dataset is a `MemorySource`). */
+export function asSource(d: ColumnarDataset | BatchSource, name = 'dataset'): BatchSource {
+  return d instanceof ColumnarDataset ? new MemorySource(d, name) : d;
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  shard?: ShardSpec;
+  /** Score only the first `limit` rows (file order). */
+  limit?: number;
+  /** Sees every scored batch (its first `rows` rows were scored) before the next one is read. */
+  onBatch?: (batch: Batch, rows: number, offset: number) => void;
+}
+
+/** Scores a model's outputs over a source in file order (no gradients). */
+export async function predictLogits(
   model: Model,
-  data: ColumnarDataset,
+  data: ColumnarDataset | BatchSource,
   outputs: readonly string[],
-  batchSize = 4096,
-): Record<string, Float32Array> {
+  opts: PredictOptions = {},
+): Promise<Record<string, Float32Array>> {
+  const source = asSource(data);
+  const rows = Math.min(shardRows(source, opts.shard), opts.limit ?? Number.POSITIVE_INFINITY);
   const res: Record<string, Float32Array> = {};
   for (const o of outputs) {
     if (!model.outputNames.includes(o)) {
       throw new Error(`${model.name} has no output '${o}' (outputs: ${model.outputNames.join(', ')})`);
     }
-    res[o] = new Float32Array(data.size);
+    res[o] = new Float32Array(rows);
   }
   const g = new Graph({ training: false });
   let offset = 0;
-  for (const batch of data.batches({ batchSize })) {
-    g.reset();
-    const out = model.forward(g, batch);
-    for (const o of outputs) res[o]!.set(out.logits[o]!.data.subarray(0, batch.size), offset);
-    offset += batch.size;
+  const reader = source.open({
+    batchSize: opts.batchSize ?? 4096,
+    ...(opts.shard ? { shard: opts.shard } : {}),
+  });
+  try {
+    while (offset < rows) {
+      const nx = await reader.next();
+      if (nx.done) break;
+      const batch = nx.value;
+      const n = Math.min(batch.size, rows - offset);
+      g.reset();
+      const out = model.forward(g, batch);
+      for (const o of outputs) res[o]!.set(out.logits[o]!.data.subarray(0, n), offset);
+      opts.onBatch?.(batch, n, offset);
+      offset += n;
+    }
+  } finally {
+    await reader.close();
   }
+  if (offset !== rows) throw new Error(`${source.name}: scored ${offset} rows, expected ${rows}`);
   return res;
 }
 
-function validate(
+async function validate(
   model: Model,
   pairs: Record<string, string>,
-  data: ColumnarDataset,
+  data: BatchSource,
   auc: AucFn | undefined,
   batchSize: number,
-): Record<string, OutputMetrics> {
+  limit: number | undefined,
+): Promise<Record<string, OutputMetrics>> {
   const outputs = Object.keys(pairs);
-  const logits = predictLogits(model, data, outputs, batchSize);
+  const labelNames = [...new Set(Object.values(pairs))];
+  for (const l of labelNames)
+    if (data.layout.labels[l] === undefined) throw new Error(`validation data has no label column '${l}'`);
+  const rows = Math.min(data.rows, limit ?? Number.POSITIVE_INFINITY);
+  const labels = Object.fromEntries(labelNames.map((l) => [l, new Float32Array(rows)]));
+  const logits = await predictLogits(model, data, outputs, {
+    batchSize,
+    ...(limit !== undefined ? { limit } : {}),
+    onBatch: (b, n, at) => {
+      for (const l of labelNames) labels[l]!.set(b.labels[l]!.subarray(0, n), at);
+    },
+  });
   const res: Record<string, OutputMetrics> = {};
   for (const o of outputs) {
     const label = pairs[o]!;
-    const y = data.columns.labels[label];
-    if (y === undefined) throw new Error(`validation data has no label column '${label}'`);
+    const y = labels[label]!;
     const s = logits[o]!;
     // Log loss from logits, stable form: log(1 + e^{-|s|}) + max(s, 0) − y·s.
     let ll = 0;
@@ -299,13 +359,17 @@ interface Prepared {
   graph: Graph;
 }
 
-function prepare(opts: TrainOptions): Prepared {
+async function prepare(opts: TrainOptions): Promise<Prepared> {
   const cfg = opts.config;
   const rootRng = new Rng(cfg.seed);
   const dropoutRng = rootRng.fork('dropout');
   const graph = new Graph({ training: true, rng: dropoutRng });
-  const { train: trainSet } = opts.data;
-  const probe = trainSet.slice(0, Math.min(trainSet.size, 2));
+  // The first rows of the training source, for the one forward pass that sizes a hint regressor.
+  const probeReader = asSource(opts.data.train).open({ batchSize: 2 });
+  const first = await probeReader.next();
+  const probe = first.done ? null : structuredCloneBatch(first.value);
+  await probeReader.close();
+  if (probe === null) throw new Error('the training split is empty');
   const parts = assembleStep(cfg, opts.models, rootRng, { probe, g: graph });
   // Rank distillation ranks candidates with the given teacher (co-trained in joint modes, frozen
   // otherwise) unless its lists come from a file; it never runs the teacher on the training batch.
@@ -376,7 +440,7 @@ async function parallelRunner(p: Prepared, opts: TrainOptions): Promise<StepRunn
       `threads: ${cfg.threads} — trainAsync needs TrainOptions.modelContext, the context the models were built with`,
     );
   }
-  const columns = batchColumns(opts.data.train.columns);
+  const columns = batchColumns(asSource(opts.data.train).layout);
   const pt = await ParallelTrainer.create({
     factory: distillTrainableFactory({
       experiment: cfg,
@@ -413,53 +477,80 @@ async function parallelRunner(p: Prepared, opts: TrainOptions): Promise<StepRunn
   };
 }
 
-/**
- * Trains on this thread. A config with `threads: N > 1` needs `trainAsync`, which starts the
- * data-parallel workers.
- */
-export function train(opts: TrainOptions): TrainResult {
-  if (opts.config.threads > 1) {
-    throw new Error(
-      `threads: ${opts.config.threads} — data-parallel training starts worker threads asynchronously: call trainAsync`,
-    );
+/** A batch's columns copied (the probe outlives the reader that yielded it). */
+function structuredCloneBatch(b: Batch): Batch {
+  const copy = <T extends Int32Array | Float32Array | Float64Array>(a: T | undefined): T | undefined =>
+    a === undefined ? undefined : (a.slice() as T);
+  const rec = <T extends Int32Array | Float32Array>(r: Record<string, T>) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice() as T]));
+  const out: Batch = {
+    size: b.size,
+    cat: rec(b.cat),
+    seq: Object.fromEntries(
+      Object.entries(b.seq).map(([k, v]) => [k, { ids: v.ids.slice(), maxLen: v.maxLen }]),
+    ),
+    num: rec(b.num),
+    labels: rec(b.labels),
+    extra: rec(b.extra),
+  };
+  for (const k of ['userKey', 'itemKey', 'requestId'] as const) {
+    const v = copy(b[k]);
+    if (v !== undefined) out[k] = v;
   }
-  const p = prepare(opts);
-  return trainLoop(opts, p, singleThreadRunner(p, opts.config));
+  for (const k of ['ts', 'sampleId'] as const) {
+    const v = copy(b[k]);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
 
 /** Trains on `config.threads` threads (data parallel when > 1; see dataParallel.ts). */
-export async function trainAsync(opts: TrainOptions): Promise<TrainResult> {
-  const p = prepare(opts);
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const p = await prepare(opts);
   const runner = opts.config.threads > 1 ? await parallelRunner(p, opts) : singleThreadRunner(p, opts.config);
   try {
-    return trainLoop(opts, p, runner);
+    return await trainLoop(opts, p, runner);
   } finally {
     await runner.close();
   }
 }
 
-function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainResult {
+/** The same as `train` (the name the data-parallel callers use). */
+export const trainAsync = train;
+
+/** What a checkpoint records of the training stream, so a resumed run continues its epoch exactly. */
+interface StreamState extends StreamPosition {
+  signature: string;
+}
+
+async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): Promise<TrainResult> {
   const cfg = opts.config;
-  const { train: trainSet, valid } = opts.data;
+  const trainSet = asSource(opts.data.train, 'training samples');
+  const valid = opts.data.valid !== undefined ? asSource(opts.data.valid, 'validation samples') : undefined;
+  const shard = opts.data.shard;
   const roles = modeRoles(cfg.mode);
   const { teacher, student, store } = p.parts;
   const teacherLabels = teacher?.supervised ?? {};
   const studentHard = student !== null && cfg.mode !== 'dmtl';
   const lambda: LambdaSchedule = cfg.lambda;
   const warmupEnd = roles.joint ? warmupEndStep(lambda) : 0;
-  const stepsPerEpoch = Math.ceil(trainSet.size / cfg.batchSize);
-  if (trainSet.size === 0) throw new Error('the training split is empty');
+  const trainRows = shardRows(trainSet, shard);
+  if (trainRows === 0) throw new Error('the training split is empty');
+  const stepsPerEpoch = Math.ceil(trainRows / cfg.batchSize);
   const totalSteps = cfg.steps ?? Math.ceil((cfg.epochs ?? 1) * stepsPerEpoch);
   const optimizers = runner.optimizers;
 
   let paths: RunPaths | null = null;
   let startStep = 0;
+  let resumeStream: StreamState | null = null;
+  let resumeFrom = '';
   if (opts.runDir !== undefined) {
     if (opts.resume) {
       paths = runPaths(opts.runDir);
       const latest = latestCheckpoint(paths);
       if (latest === null) throw new Error(`--resume: ${opts.runDir} has no checkpoint to resume from`);
-      startStep = loadCheckpoint(latest.path, store, optimizers, runner.rngs, {
+      resumeFrom = latest.path;
+      const loaded = loadCheckpoint(latest.path, store, optimizers, runner.rngs, {
         checkMetadata: (m) => {
           // The dropout streams and the shard sums depend on N: continuing with another N would
           // not be the run the checkpoint belongs to.
@@ -470,7 +561,10 @@ function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainRe
             );
           }
         },
-      }).step;
+      });
+      startStep = loaded.step;
+      const st = loaded.metadata['stream'];
+      if (st !== undefined) resumeStream = JSON.parse(st) as StreamState;
       runner.resumedAt(startStep);
     } else {
       const p = runPaths(opts.runDir);
@@ -521,7 +615,7 @@ function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainRe
   const t0 = performance.now();
   let samplesSeen = 0;
 
-  const doEval = (step: number, epoch: number): EvalRecord => {
+  const doEval = async (step: number, epoch: number): Promise<EvalRecord> => {
     const rec: EvalRecord = {
       step,
       epoch,
@@ -532,12 +626,20 @@ function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainRe
       elapsedSeconds: (performance.now() - t0) / 1000,
     };
     running.clear();
-    if (valid !== undefined && valid.size > 0) {
+    if (valid !== undefined && valid.rows > 0) {
+      const limit = opts.data.maxValidRows;
       if (teacher !== null && Object.keys(teacherLabels).length > 0) {
-        rec.valid.teacher = validate(teacher, { ...teacherLabels }, valid, opts.auc, cfg.batchSize * 4);
+        rec.valid.teacher = await validate(
+          teacher,
+          { ...teacherLabels },
+          valid,
+          opts.auc,
+          cfg.batchSize * 4,
+          limit,
+        );
       }
       if (student !== null && Object.keys(studentPairs).length > 0) {
-        rec.valid.student = validate(student, studentPairs, valid, opts.auc, cfg.batchSize * 4);
+        rec.valid.student = await validate(student, studentPairs, valid, opts.auc, cfg.batchSize * 4, limit);
       }
     }
     history.push(rec);
@@ -554,7 +656,12 @@ function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainRe
       optimizers,
       step,
       rngs: runner.rngs,
-      metadata: { mode: cfg.mode, run: cfg.name, threads: String(cfg.threads) },
+      metadata: {
+        mode: cfg.mode,
+        run: cfg.name,
+        threads: String(cfg.threads),
+        stream: JSON.stringify({ ...reader.position(), signature: reader.signature } satisfies StreamState),
+      },
     });
     // Keep the three most recent checkpoints; the selected weights are in best.safetensors.
     const all = listCheckpoints(paths);
@@ -564,61 +671,92 @@ function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): TrainRe
   };
 
   const dataRng = new Rng(cfg.seed).fork('data');
+  const shuffle = { rng: dataRng, bufferRows: opts.data.shuffleBuffer ?? Number.POSITIVE_INFINITY };
+  const openEpoch = (e: number, start?: StreamPosition): BatchReader =>
+    trainSet.open({
+      batchSize: cfg.batchSize,
+      epoch: e,
+      shuffle,
+      ...(shard !== undefined ? { shard } : {}),
+      ...(start !== undefined ? { start } : {}),
+    });
   let step = startStep;
-  let epoch = Math.floor(step / stepsPerEpoch);
-  let iter = trainSet.batches({ batchSize: cfg.batchSize, rng: dataRng.fork(`epoch-${epoch}`) });
-  // Resuming mid-epoch: replay the epoch's order up to the step (cheap next() calls, same batches).
-  for (let s = epoch * stepsPerEpoch; s < step; s++) iter.next();
+  let epoch: number;
+  let reader: BatchReader;
+  if (resumeStream !== null) {
+    // The checkpoint says where in its epoch the stream stood: reopen there, nothing replayed.
+    epoch = resumeStream.epoch;
+    reader = openEpoch(epoch, resumeStream);
+    if (reader.signature !== resumeStream.signature) {
+      await reader.close();
+      throw new Error(
+        `${resumeFrom}: its training stream was laid out as '${resumeStream.signature}', this run's is '${reader.signature}'; ` +
+          'resume with the same dataset, shard and shuffle buffer',
+      );
+    }
+  } else {
+    // A checkpoint without a stream position (written before kdrec recorded one): replay the
+    // epoch's batches up to the step.
+    epoch = Math.floor(step / stepsPerEpoch);
+    reader = openEpoch(epoch);
+    for (let s = epoch * stepsPerEpoch; s < step; s++) await reader.next();
+  }
   const evalEvery = cfg.evalEvery;
   let lastEvalStep = -1;
 
-  while (step < totalSteps) {
-    let nx = iter.next();
-    if (nx.done) {
-      epoch++;
-      iter = trainSet.batches({ batchSize: cfg.batchSize, rng: dataRng.fork(`epoch-${epoch}`) });
-      nx = iter.next();
-      if (nx.done) throw new Error('the training split yielded no batch');
-    }
-    const batch = nx.value;
-    const lam = stepLambda(cfg, step);
-    const total = runner.run(batch, step);
-    for (const { name, value } of runner.terms()) {
-      lastLoss[name] = value;
-      const r = running.get(name);
-      if (r === undefined) running.set(name, { sum: value, n: 1 });
-      else {
-        r.sum += value;
-        r.n++;
+  try {
+    while (step < totalSteps) {
+      let nx = await reader.next();
+      if (nx.done) {
+        await reader.close();
+        epoch++;
+        reader = openEpoch(epoch);
+        nx = await reader.next();
+        if (nx.done) throw new Error('the training split yielded no batch');
+      }
+      const batch = nx.value;
+      opts.onBatch?.(step, batch);
+      const lam = stepLambda(cfg, step);
+      const total = runner.run(batch, step);
+      for (const { name, value } of runner.terms()) {
+        lastLoss[name] = value;
+        const r = running.get(name);
+        if (r === undefined) running.set(name, { sum: value, n: 1 });
+        else {
+          r.sum += value;
+          r.n++;
+        }
+      }
+      lastLoss['total'] = total;
+      step++;
+      samplesSeen += batch.size;
+
+      if (opts.onProgress !== undefined) {
+        const secs = (performance.now() - t0) / 1000;
+        const sps = samplesSeen / Math.max(secs, 1e-9);
+        opts.onProgress({
+          step,
+          totalSteps,
+          epoch,
+          lambda: lam,
+          samplesPerSec: sps,
+          etaSeconds: ((totalSteps - step) * cfg.batchSize) / Math.max(sps, 1e-9),
+          losses: { ...lastLoss },
+        });
+      }
+      const isEval = evalEvery > 0 && step % evalEvery === 0;
+      if (isEval || step === totalSteps) {
+        await doEval(step, epoch);
+        lastEvalStep = step;
+        saveAt(step);
+      } else if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0) {
+        saveAt(step);
       }
     }
-    lastLoss['total'] = total;
-    step++;
-    samplesSeen += batch.size;
-
-    if (opts.onProgress !== undefined) {
-      const secs = (performance.now() - t0) / 1000;
-      const sps = samplesSeen / Math.max(secs, 1e-9);
-      opts.onProgress({
-        step,
-        totalSteps,
-        epoch,
-        lambda: lam,
-        samplesPerSec: sps,
-        etaSeconds: ((totalSteps - step) * cfg.batchSize) / Math.max(sps, 1e-9),
-        losses: { ...lastLoss },
-      });
-    }
-    const isEval = evalEvery > 0 && step % evalEvery === 0;
-    if (isEval || step === totalSteps) {
-      doEval(step, epoch);
-      lastEvalStep = step;
-      saveAt(step);
-    } else if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0) {
-      saveAt(step);
-    }
+  } finally {
+    await reader.close();
   }
-  if (lastEvalStep !== step && history.length === 0) doEval(step, epoch);
+  if (lastEvalStep !== step && history.length === 0) await doEval(step, epoch);
 
   const wallSeconds = (performance.now() - t0) / 1000;
   const last = history[history.length - 1] ?? null;

@@ -54,8 +54,8 @@ function firstLast(history: { train: Record<string, number> }[], term: string): 
   return [history[0]!.train[term]!, history[history.length - 1]!.train[term]!];
 }
 
-test('joint: teacher, student and kd losses fall; both models learn the signal', () => {
-  const res = run(cfg({ evalEvery: 100, steps: 500 }));
+test('joint: teacher, student and kd losses fall; both models learn the signal', async () => {
+  const res = await run(cfg({ evalEvery: 100, steps: 500 }));
   assert.equal(res.history.length, 5);
   for (const term of ['teacher.hard.ctr', 'student.hard.ctr', 'kd0.bce_soft(ctr<-ctr)']) {
     const [a, b] = firstLast(res.history, term);
@@ -67,20 +67,23 @@ test('joint: teacher, student and kd losses fall; both models learn the signal',
   assert.ok(res.student !== null && res.teacher !== null);
 });
 
-test('same seed gives bit-identical losses', () => {
-  const a = run(cfg({ steps: 20, evalEvery: 10 }));
-  const b = run(cfg({ steps: 20, evalEvery: 10 }));
+test('same seed gives bit-identical losses', async () => {
+  const a = await run(cfg({ steps: 20, evalEvery: 10 }));
+  const b = await run(cfg({ steps: 20, evalEvery: 10 }));
   assert.deepEqual(
     a.history.map((r) => r.train),
     b.history.map((r) => r.train),
   );
 });
 
-test('λ warm-up: kd carries no weight before step k, and selection never picks a step before it', () => {
+test('λ warm-up: kd carries no weight before step k, and selection never picks a step before it', async () => {
   const lambdas: number[] = [];
-  const res = run(cfg({ lambda: { kind: 'step', value: 1, startStep: 60 }, evalEvery: 20, steps: 120 }), {
-    onProgress: (p) => lambdas.push(p.lambda),
-  });
+  const res = await run(
+    cfg({ lambda: { kind: 'step', value: 1, startStep: 60 }, evalEvery: 20, steps: 120 }),
+    {
+      onProgress: (p) => lambdas.push(p.lambda),
+    },
+  );
   assert.equal(lambdas[0], 0);
   assert.equal(lambdas[59], 0);
   assert.equal(lambdas[60], 1);
@@ -93,26 +96,25 @@ test('λ warm-up: kd carries no weight before step k, and selection never picks 
   assert.ok(res.final.teacherUnderfitAtSelection !== null);
 });
 
-test('a NaN loss stops training naming the step and the term', () => {
+test('a NaN loss stops training naming the step and the term', async () => {
   const { teacher, student } = tinyPair();
-  assert.throws(
-    () =>
-      train({
-        config: cfg({ steps: 20 }),
-        data: { schema, train: trainSet },
-        models: { teacher, student },
-        onProgress: (p) => {
-          if (p.step === 4) teacher.store.params()[0]!.data.fill(Number.NaN);
-        },
-      }),
+  await assert.rejects(
+    train({
+      config: cfg({ steps: 20 }),
+      data: { schema, train: trainSet },
+      models: { teacher, student },
+      onProgress: (p) => {
+        if (p.step === 4) teacher.store.params()[0]!.data.fill(Number.NaN);
+      },
+    }),
     /training stopped at step 4: loss term 'teacher\.hard\.ctr' is NaN/,
   );
 });
 
-test('run directory: config, metrics.jsonl, checkpoints, best and final.json; resume continues bit-exactly', () => {
+test('run directory: config, metrics.jsonl, checkpoints, best and final.json; resume continues bit-exactly', async () => {
   const root = mkdtempSync(join(tmpdir(), 'kdrec-run-'));
   const dirA = join(root, 'a');
-  const full = run(cfg({ steps: 40, evalEvery: 10 }), { runDir: dirA });
+  const full = await run(cfg({ steps: 40, evalEvery: 10 }), { runDir: dirA });
   const paths = runPaths(dirA);
   assert.ok(
     existsSync(paths.config) && existsSync(paths.final) && existsSync(join(dirA, 'best.safetensors')),
@@ -125,12 +127,12 @@ test('run directory: config, metrics.jsonl, checkpoints, best and final.json; re
     listCheckpoints(paths).map((c) => c.step),
     [20, 30, 40],
   );
-  assert.throws(() => run(cfg({ steps: 40 }), { runDir: dirA }), /already holds a run; pass --resume/);
+  await assert.rejects(run(cfg({ steps: 40 }), { runDir: dirA }), /already holds a run; pass --resume/);
 
   // Stop at 20, resume to 40: the step-40 checkpoint must equal the uninterrupted run's.
   const dirB = join(root, 'b');
-  run(cfg({ steps: 20, evalEvery: 10 }), { runDir: dirB });
-  const resumed = run(cfg({ steps: 40, evalEvery: 10 }), { runDir: dirB, resume: true });
+  await run(cfg({ steps: 20, evalEvery: 10 }), { runDir: dirB });
+  const resumed = await run(cfg({ steps: 40, evalEvery: 10 }), { runDir: dirB, resume: true });
   assert.equal(resumed.history.length, 4);
   assert.deepEqual(
     resumed.history.map((r) => r.train),
@@ -143,7 +145,7 @@ test('run directory: config, metrics.jsonl, checkpoints, best and final.json; re
   }
 });
 
-test('two-stage: the student distils from a column and needs no teacher', () => {
+test('two-stage: the student distils from a column and needs no teacher', async () => {
   const withCol = tinyData(3000, 11);
   // A fixed "teacher" column: the true logit direction is unknown here, so use the click label
   // smoothed into logits; the point is that the kd term reads the column and falls.
@@ -153,7 +155,7 @@ test('two-stage: the student distils from a column and needs no teacher', () => 
     y.map((v) => (v === 1 ? 2 : -2)),
   );
   const { student } = tinyPair();
-  const res = train({
+  const res = await train({
     config: cfg({
       mode: 'two-stage',
       distill: [{ pred: 'ctr', target: 'column:teacher_ctr', loss: 'bce_soft' }],
@@ -169,11 +171,11 @@ test('two-stage: the student distils from a column and needs no teacher', () => 
   assert.equal(res.history[0]!.valid.teacher, undefined);
 });
 
-test('hint distillation on a pre-ranking MLP student trains its regressor', () => {
+test('hint distillation on a pre-ranking MLP student trains its regressor', async () => {
   // The teacher's layer moves while it trains, so compare against a run whose hint barely acts:
   // per unit of weight, the trained regressor must match the teacher layer better (the student
   // lacks the privileged input behind much of that layer, so the gap is modest).
-  const hinted = run(
+  const hinted = await run(
     cfg({
       distill: [],
       hint: { student: 'mlp.0', teacher: 'mlp.0', weight: 10 },
@@ -181,7 +183,7 @@ test('hint distillation on a pre-ranking MLP student trains its regressor', () =
       steps: 400,
     }),
   );
-  const weak = run(
+  const weak = await run(
     cfg({
       distill: [],
       hint: { student: 'mlp.0', teacher: 'mlp.0', weight: 1e-3 },
