@@ -24,9 +24,9 @@ import {
   type SchemaFit,
 } from './schema.js';
 import {
-  BoundWindowFeature,
+  type BoundWindowFeature,
+  bindWindowFeature,
   DEFAULT_WINDOW_SECONDS,
-  WindowCounter,
   type WindowFeatureSpec,
 } from './windowFeatures.js';
 
@@ -608,21 +608,13 @@ export async function buildDataset(
     const include = spec.countLabel ? evColumns.labels[spec.countLabel] : undefined;
     if (spec.countLabel && !include)
       throw new Error(`window feature '${spec.field}': countLabel '${spec.countLabel}' is not a label field`);
-    const hu = new Int32Array(n * K);
-    const hk = new Int32Array(n * K).fill(-1);
-    const ht = new Float64Array(n * K);
-    const hinc = new Float32Array(n * K);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < K; j++) {
-        hu[i * K + j] = userKey[i]!;
-        hk[i * K + j] = itemKeys[itemKey[i]! * K + j]!;
-        ht[i * K + j] = ts[i]!;
-        hinc[i * K + j] = include ? include[i]! : 1;
-      }
-    }
     const windowSeconds = opts.windowSeconds ?? spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
-    const counter = new WindowCounter(hu, hk, ht, Math.max(1, codes.size), windowSeconds, hinc);
-    const bw = new BoundWindowFeature({ ...spec, windowSeconds }, counter, itemKeys, K);
+    const bw = bindWindowFeature({ ...spec, windowSeconds }, itemKeys, K, codes.size, {
+      userKey,
+      itemKey,
+      ts,
+      ...(include !== undefined ? { include } : {}),
+    });
     bound.push(bw);
     const vals = bw.compute(userKey, itemKey, ts);
     const stats = fitNumeric(vals, split, f);

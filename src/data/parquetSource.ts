@@ -21,7 +21,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { type Columns, headView } from './batch.js';
 import type { ColumnLayout, PreparedFile } from './prepare.js';
 import { KEY_COLUMNS } from './prepare.js';
-import { type DuckDb, sqlId, sqlStr } from './readers.js';
+import { type DuckDb, sqlId, sqlStr, vectorValues } from './readers.js';
 import {
   type BatchReader,
   type BatchSource,
@@ -196,12 +196,7 @@ export class ParquetSource implements BatchSource {
           if (got + n > u.rows) break;
           for (let j = 0; j < this.plans.length; j++) {
             const p = this.plans[j]!;
-            const vec = chunk.getColumnVector(j) as unknown as {
-              items?: Int32Array | Float32Array | Float64Array;
-              childData?: { items: Int32Array };
-            };
-            const data = p.width === 1 ? vec.items : vec.childData?.items;
-            if (data === undefined) throw new Error(`column '${p.name}': unexpected vector type`);
+            const data = vectorValues(chunk.getColumnVector(j), `column '${p.name}'`);
             p.put(buf).set(data.subarray(0, n * p.width), (at + got) * p.width);
           }
           got += n;

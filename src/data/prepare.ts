@@ -112,7 +112,12 @@ export interface PreparedManifest {
   schema: { decl: SchemaDecl; fit: SchemaFit };
   labels: LabelRoles;
   splitSpec: SplitSpec;
-  windowFeatures: (WindowFeatureSpec & { windowSeconds: number })[];
+  /**
+   * Each privileged window feature with its window, and the catalogue column `_wkey_FIELD`
+   * (INTEGER[keysPerItem]) holding each item's keys as codes 0..keyCount−1 (−1 padded), numbered by
+   * first appearance in catalogue order as the in-memory loader numbers them.
+   */
+  windowFeatures: (WindowFeatureSpec & { windowSeconds: number; keysPerItem: number; keyCount: number })[];
   userState: UserStateOptions | null;
   layout: ColumnLayout;
   rowGroupRows: number;
@@ -503,6 +508,7 @@ export async function prepareFromSource(
 
   // 5. Privileged window counts (user × the item's keys), by raw key value over the catalogue.
   const windowOut: PreparedManifest['windowFeatures'] = [];
+  const windowCodeTables: { table: string; col: string; K: number }[] = [];
   const extraTables: { table: string; cols: string[] }[] = [];
   for (const spec of windowSpecs) {
     const f = schema.field(spec.field);
@@ -520,7 +526,6 @@ export async function prepareFromSource(
     const K = keyField.kind === 'categorical' ? 1 : keyField.maxLen;
     const W = opts.windowSeconds ?? spec.windowSeconds ?? DEFAULT_WINDOW_SECONDS;
     if (!(W > 0)) throw new Error(`window length must be > 0 seconds, got ${W}`);
-    windowOut.push({ ...spec, windowSeconds: W });
     const keys = `_wk_${extraTables.length}`;
     // Each catalogue item's keys: the raw value, or its last K list entries (as BoundWindowFeature).
     const keyList =
@@ -528,8 +533,19 @@ export async function prepareFromSource(
         ? `CASE WHEN ${sqlId(keyField.source)} IS NULL OR ${sqlId(keyField.source)}::VARCHAR = '' THEN []::VARCHAR[] ELSE [${sqlId(keyField.source)}::VARCHAR] END`
         : `list_filter(string_split(coalesce(${sqlId(keyField.source)}::VARCHAR, ''), ${sqlStr(sep)}), t -> t <> '')[-${K}:]`;
     await db.run(
-      `CREATE OR REPLACE TABLE ${keys} AS SELECT ik.idx AS _item, unnest(${keyList}) AS key FROM ${sqlId(catalog)} c JOIN _ikey ik ON ik.tok = c._item`,
+      `CREATE OR REPLACE TABLE ${keys} AS SELECT _item, unnest(l) AS key, generate_subscripts(l, 1) AS pos FROM (` +
+        `SELECT ik.idx AS _item, ${keyList} AS l FROM ${sqlId(catalog)} c JOIN _ikey ik ON ik.tok = c._item)`,
     );
+    // Codes by first appearance (catalogue row, then list position), as BoundWindowFeature's keys.
+    const codeCol = `_wkey_${f.name}`;
+    await db.run(
+      `CREATE OR REPLACE TABLE ${keys}_codes AS SELECT _item, list_resize(list(code ORDER BY pos), ${K}, -1) AS ${sqlId(codeCol)} FROM ${keys} ` +
+        `JOIN (SELECT key, (row_number() OVER (ORDER BY first) - 1)::INTEGER AS code FROM (` +
+        `SELECT key, min(_item::BIGINT * ${K + 1} + pos) AS first FROM ${keys} GROUP BY key)) USING (key) GROUP BY _item`,
+    );
+    const keyCount = await db.scalar(`SELECT count(DISTINCT key) FROM ${keys}`);
+    windowOut.push({ ...spec, windowSeconds: W, keysPerItem: K, keyCount });
+    windowCodeTables.push({ table: `${keys}_codes`, col: codeCol, K });
     const inc = spec.countLabel ? `(CASE WHEN e.${sqlId(spec.countLabel)} > 0 THEN 1 ELSE 0 END)` : '1';
     const t = `_win_${extraTables.length}`;
     await db.run(
@@ -716,7 +732,17 @@ export async function prepareFromSource(
       .filter((c) => itemFieldNames.has(c))
       .map((c) => `${normalized(c, sqlId(c))} AS ${sqlId(c)}`),
   ];
-  await copyTo(db, `SELECT ${itemOut.join(', ')} FROM _cat ORDER BY _item`, join(opts.out, 'items.parquet'));
+  const codeJoins = windowCodeTables.map((w, i) => `LEFT JOIN ${w.table} w${i} USING (_item)`).join(' ');
+  const codeCols = windowCodeTables.map(
+    (w, i) =>
+      `coalesce(w${i}.${sqlId(w.col)}, list_resize([]::INTEGER[], ${w.K}, -1))::INTEGER[${w.K}] AS ${sqlId(w.col)}`,
+  );
+  await copyTo(
+    db,
+    // USING (_item) merges the key, so every column name stays unambiguous.
+    `SELECT ${[...itemOut, ...codeCols].join(', ')} FROM _cat ${codeJoins} ORDER BY _item`,
+    join(opts.out, 'items.parquet'),
+  );
   await copyTo(
     db,
     'SELECT idx AS _item, tok AS id FROM _ikey ORDER BY idx',

@@ -6,13 +6,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ColumnarDataset, type Columns } from './batch.js';
-import { type LabelRoles, SPLIT_NAMES, type SplitName } from './dataset.js';
+import { Vocab } from '../engine/vocab.js';
+import { allocLike, ColumnarDataset, type Columns, copyRows, sliceColumns } from './batch.js';
+import { type LabelRoles, type LoadedDataset, SPLIT_NAMES, type SplitName } from './dataset.js';
 import { ParquetSource } from './parquetSource.js';
 import { PREPARED_FORMAT, type PreparedManifest } from './prepare.js';
 import { DuckDb, sqlStr } from './readers.js';
 import { Schema } from './schema.js';
-import { type ShardSpec, shardRows } from './stream.js';
+import { readAll, type ShardSpec, shardRows } from './stream.js';
+import { type BoundWindowFeature, bindWindowFeature } from './windowFeatures.js';
 
 export interface PreparedDataset {
   dir: string;
@@ -114,8 +116,7 @@ async function readCatalogue(db: DuckDb, dir: string, m: PreparedManifest): Prom
     if (present.has(f))
       specs.push({ expr: `"${f}"::FLOAT`, out: (cols.num[f] = new Float32Array(rows)), width: 1 });
   if (specs.length > 0)
-    await fetchInto(
-      db,
+    await db.fetchTyped(
       `SELECT ${specs.map((s) => s.expr).join(', ')} FROM read_parquet(${sqlStr(path)}) ORDER BY _item`,
       specs,
       rows,
@@ -162,8 +163,7 @@ async function readUsers(
       width: 1,
     });
   if (specs.length > 0)
-    await fetchInto(
-      db,
+    await db.fetchTyped(
       `SELECT ${specs.map((s) => s.expr).join(', ')} FROM read_parquet(${sqlStr(path)}) ORDER BY _user`,
       specs,
       rows,
@@ -172,31 +172,118 @@ async function readUsers(
   return { ids, columns };
 }
 
-/** Typed-array columns of a query, by vector copies. */
-async function fetchInto(
-  db: DuckDb,
-  sql: string,
-  specs: { out: Int32Array | Float32Array; width: number }[],
-  rows: number,
-  where: string,
-): Promise<void> {
-  const res = await db.conn.stream(sql);
-  let at = 0;
-  for (;;) {
-    const chunk = await res.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    const n = chunk.rowCount;
-    if (at + n > rows) throw new Error(`${where}: more rows than the ${rows} the manifest records`);
-    specs.forEach((s, j) => {
-      const vec = chunk.getColumnVector(j) as unknown as {
-        items?: Int32Array | Float32Array;
-        childData?: { items: Int32Array };
-      };
-      const data = s.width === 1 ? vec.items : vec.childData?.items;
-      if (data === undefined) throw new Error(`${where}: column ${j}: unexpected vector type`);
-      s.out.set(data.subarray(0, n * s.width) as never, at * s.width);
+/**
+ * A prepared folder loaded whole into memory as a `LoadedDataset`: the same object the raw loaders
+ * give, so every in-memory consumer (the experiment runner, rank distillation, export, the cascade
+ * evaluation) works on prepared data too, for data that fits in memory. Columns come from the
+ * Parquet files through the same batch sources the streaming path reads; privileged window counters
+ * are rebuilt from the events and the catalogue's key codes, so counts for unlogged pairs (negatives,
+ * candidates) are exact as well.
+ */
+export async function loadPreparedDataset(dir: string): Promise<LoadedDataset> {
+  const prep = await openPrepared(dir);
+  try {
+    const m = prep.manifest;
+    const parts = {} as Record<SplitName, Columns>;
+    for (const s of SPLIT_NAMES) parts[s] = await readAll(prep.splits[s]);
+    const n = m.stats.rows;
+    // The time-ordered log: each split's rows go back to their sample ids.
+    const events = allocLike(parts.train, n);
+    const split = new Uint8Array(n);
+    SPLIT_NAMES.forEach((s, k) => {
+      const c = parts[s];
+      const ids = c.sampleId!;
+      let contiguous = true;
+      for (let i = 1; i < c.size; i++) if (ids[i] !== ids[i - 1]! + 1) contiguous = false;
+      if (contiguous && c.size > 0) copyRows(c, 0, c.size, events, ids[0]!);
+      else for (let i = 0; i < c.size; i++) copyRows(c, i, 1, events, ids[i]!);
+      for (let i = 0; i < c.size; i++) split[ids[i]!] = k;
     });
-    at += n;
+    const evData = new ColumnarDataset(events, `${prep.name} events`);
+    const splits = {} as Record<SplitName, ColumnarDataset>;
+    SPLIT_NAMES.forEach((s) => {
+      const c = parts[s];
+      const ids = c.sampleId!;
+      const contiguous = c.size > 0 && ids[c.size - 1]! - ids[0]! === c.size - 1;
+      splits[s] = contiguous
+        ? new ColumnarDataset(sliceColumns(events, ids[0]!, ids[0]! + c.size), `${prep.name} ${s}`)
+        : new ColumnarDataset(c, `${prep.name} ${s}`);
+    });
+    const users = await prep.readUsers();
+    const vocabs: Record<string, Vocab> = {};
+    const db = await DuckDb.open({ threads: 1 });
+    const windowFeatures: BoundWindowFeature[] = [];
+    try {
+      for (const [table, v] of Object.entries(m.vocabs)) {
+        const tokens: string[] = [];
+        const counts: number[] = [];
+        await db.fetchColumns(
+          `SELECT token, count FROM read_parquet(${sqlStr(join(dir, v.file))}) ORDER BY idx`,
+          [
+            { kind: 'string', onString: (r, t) => (tokens[r] = t ?? '') },
+            { kind: 'string', onString: (r, c) => (counts[r] = Number(c)) },
+          ],
+        );
+        vocabs[table] = Vocab.fromJSON({ name: table, minCount: v.minCount, tokens, counts });
+      }
+      for (const w of m.windowFeatures) {
+        const K = w.keysPerItem;
+        const itemKeys = new Int32Array(m.items.rows * K);
+        await db.fetchTyped(
+          `SELECT "_wkey_${w.field}"::INTEGER[${K}] FROM read_parquet(${sqlStr(join(dir, m.items.file))}) ORDER BY _item`,
+          [{ out: itemKeys, width: K }],
+          m.items.rows,
+          join(dir, m.items.file),
+        );
+        const include = w.countLabel !== undefined ? events.labels[w.countLabel] : undefined;
+        windowFeatures.push(
+          bindWindowFeature(w, itemKeys, K, w.keyCount, {
+            userKey: events.userKey!,
+            itemKey: events.itemKey!,
+            ts: events.ts!,
+            ...(include !== undefined ? { include } : {}),
+          }),
+        );
+      }
+    } finally {
+      db.close();
+    }
+    const splitRows = Object.fromEntries(SPLIT_NAMES.map((s) => [s, m.splits[s].rows])) as Record<
+      SplitName,
+      number
+    >;
+    const labelRates = Object.fromEntries(SPLIT_NAMES.map((s) => [s, m.splits[s].labelRates])) as Record<
+      SplitName,
+      Record<string, number>
+    >;
+    return {
+      name: prep.name,
+      kind: m.source.kind,
+      // The source's folder: ground truth (the simulator's world.json) lives there, not in the prepared one.
+      path: m.source.path,
+      schema: prep.schema,
+      vocabs,
+      events: evData,
+      split,
+      splitSpec: m.splitSpec,
+      splits,
+      items: prep.items,
+      userIds: users.ids,
+      itemIds: prep.itemIds,
+      labels: m.labels,
+      windowFeatures,
+      stats: {
+        rows: n,
+        splitRows,
+        labelRates,
+        users: m.stats.users,
+        items: m.stats.items,
+        coverage: m.stats.coverage,
+        reads: m.stats.reads,
+      },
+      fingerprint: m.fingerprint,
+    };
+  } finally {
+    await prep.close();
   }
-  if (at !== rows) throw new Error(`${where}: ${at} rows, the manifest records ${rows}`);
 }

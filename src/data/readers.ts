@@ -372,10 +372,52 @@ export class DuckDb {
     return row;
   }
 
+  /**
+   * Runs a query whose columns are all numeric (or fixed-size numeric arrays, `INTEGER[L]`) and NOT
+   * NULL, copying each result vector into its typed array with one `set` per chunk: the fast path
+   * for prepared data, which has no nulls. Throws unless exactly `rows` rows arrive.
+   */
+  async fetchTyped(
+    sql: string,
+    specs: { out: Int32Array | Float32Array | Float64Array; width: number }[],
+    rows: number,
+    where: string,
+  ): Promise<void> {
+    const res = await this.conn.stream(sql);
+    let at = 0;
+    for (;;) {
+      const chunk = await res.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const n = chunk.rowCount;
+      if (at + n > rows) throw new Error(`${where}: more than the ${rows} rows expected`);
+      specs.forEach((s, j) => {
+        s.out.set(
+          vectorValues(chunk.getColumnVector(j), `${where}: column ${j}`).subarray(0, n * s.width),
+          at * s.width,
+        );
+      });
+      at += n;
+    }
+    if (at !== rows) throw new Error(`${where}: ${at} rows, expected ${rows}`);
+  }
+
   close(): void {
     this.conn.closeSync();
     this.instance.closeSync();
   }
+}
+
+/**
+ * The typed array behind a DuckDB vector of INTEGER/FLOAT/DOUBLE (its `items`) or of a fixed-size
+ * array of them (its child's `items`, row-major): a view of DuckDB's memory, valid while the chunk
+ * is. Null slots are not marked: use it only on columns that cannot be NULL.
+ */
+export function vectorValues(vec: unknown, where: string): Int32Array | Float32Array | Float64Array {
+  const v = vec as { items?: unknown; childData?: { items?: unknown } };
+  const data = v.childData !== undefined ? v.childData.items : v.items;
+  if (!(data instanceof Int32Array || data instanceof Float32Array || data instanceof Float64Array))
+    throw new Error(`${where}: not an INTEGER, FLOAT or DOUBLE vector (or a fixed-size array of them)`);
+  return data;
 }
 
 export type ColumnSpec =

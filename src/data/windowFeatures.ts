@@ -140,6 +140,37 @@ export interface WindowFeatureSpec {
 }
 
 /**
+ * Binds a window feature to an event log: the history is every event (or every event whose
+ * `include` value is positive) exploded over its item's keys. The one construction of the counter,
+ * for the in-memory loader and for a prepared dataset loaded into memory.
+ */
+export function bindWindowFeature(
+  spec: WindowFeatureSpec & { windowSeconds: number },
+  itemKeys: Int32Array,
+  keysPerItem: number,
+  keySpace: number,
+  events: { userKey: Int32Array; itemKey: Int32Array; ts: Float64Array; include?: ArrayLike<number> },
+): BoundWindowFeature {
+  const K = keysPerItem;
+  const n = events.userKey.length;
+  const hu = new Int32Array(n * K);
+  const hk = new Int32Array(n * K).fill(-1);
+  const ht = new Float64Array(n * K);
+  const hinc = new Float32Array(n * K);
+  const inc = events.include;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < K; j++) {
+      hu[i * K + j] = events.userKey[i]!;
+      hk[i * K + j] = itemKeys[events.itemKey[i]! * K + j]!;
+      ht[i * K + j] = events.ts[i]!;
+      hinc[i * K + j] = inc ? inc[i]! : 1;
+    }
+  }
+  const counter = new WindowCounter(hu, hk, ht, Math.max(1, keySpace), spec.windowSeconds, hinc);
+  return new BoundWindowFeature(spec, counter, itemKeys, K);
+}
+
+/**
  * A window feature bound to a dataset: the counter plus each item's keys, so it can be evaluated for
  * any (userKey, itemKey, t), including pairs never logged.
  */

@@ -90,6 +90,17 @@ const datasetSpec = z.strictObject({
   maxValidRows: z.int().gt(0).optional(),
   /** As-of-request user-state features for the user tower (src/data/userState.ts), e.g. `{ lastN: 20, windows: [1d, 7d] }`. */
   userState: userStateOptionsSchema.optional(),
+  /**
+   * `prepared:DIR` only (the folder `kdrec data prepare` writes): stream the splits from Parquet a
+   * window at a time (true, the default: memory flat in the number of events) or load them into
+   * memory first (false: a full shuffle each epoch).
+   */
+  stream: z.boolean().optional(),
+  /**
+   * Rows of the streamed shuffle buffer (src/data/stream.ts): each epoch permutes the row groups and
+   * shuffles windows of this many rows. Ignored in memory, where every epoch is a full shuffle.
+   */
+  shuffleBuffer: z.int().min(1).default(262_144),
 });
 
 const selectionSpec = z.strictObject({

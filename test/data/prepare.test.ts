@@ -3,10 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Columns } from '../../src/data/batch.js';
-import type { LoadedDataset } from '../../src/data/dataset.js';
+import { type LoadedDataset, privilegedColumns } from '../../src/data/dataset.js';
 import { loadDataset, prepareDataset } from '../../src/data/loaders/index.js';
 import { SIM_SCHEMA } from '../../src/data/loaders/sim.js';
-import { openPrepared, type PreparedDataset } from '../../src/data/prepared.js';
+import { loadPreparedDataset, openPrepared, type PreparedDataset } from '../../src/data/prepared.js';
 import { simulate } from '../../src/data/simulator.js';
 import { readAll } from '../../src/data/stream.js';
 import { hashBucket } from '../../src/engine/vocab.js';
@@ -224,4 +224,30 @@ test('leak test on the SQL path: no feature sees an event at or after its reques
   } finally {
     await prep.close();
   }
+});
+
+test('a prepared folder loaded into memory is the LoadedDataset of the raw loader (vocabs, window counters for unlogged pairs)', async () => {
+  const dir = tempDir('prep-mem');
+  writeSimFixture(dir, 300, 21);
+  const mem = await loadDataset(`sim:${dir}`, { userState: US });
+  const out = join(dir, 'p');
+  await prepareDataset(`sim:${dir}`, { out, userState: US });
+  const back = await loadPreparedDataset(out);
+  assert.deepEqual(Array.from(back.split), Array.from(mem.split));
+  assertColumnsEqual(back.events.columns, mem.events.columns, 'events');
+  for (const s of ['train', 'valid', 'test'] as const)
+    assertColumnsEqual(back.splits[s].columns, mem.splits[s].columns, s);
+  assert.deepEqual(back.userIds, mem.userIds);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(back.vocabs).map(([k, v]) => [k, v.toJSON()])),
+    Object.fromEntries(Object.entries(mem.vocabs).map(([k, v]) => [k, v.toJSON()])),
+  );
+  // Privileged counts for pairs the log never holds (every user × every item at a few times).
+  const U = mem.userIds.length;
+  const I = mem.items.size;
+  const n = U * I * 3;
+  const u = Int32Array.from({ length: n }, (_, i) => i % U);
+  const it = Int32Array.from({ length: n }, (_, i) => Math.floor(i / U) % I);
+  const t = Float64Array.from({ length: n }, (_, i) => mem.events.columns.ts![(i * 7) % mem.events.size]!);
+  assert.deepEqual(privilegedColumns(back, u, it, t), privilegedColumns(mem, u, it, t));
 });
