@@ -145,6 +145,8 @@ export interface PrepareOptions {
   userState?: { source: UserStateSource; options: UserStateOptions };
   rowGroupRows?: number;
   partRows?: number;
+  /** Per-field id settings applied on top of the schema (`--hash-buckets FIELD=N`, `--min-count FIELD=N`). */
+  fieldOverrides?: { hashBuckets?: Record<string, number>; minCount?: Record<string, number> };
   /** Replace an existing prepared folder. */
   force?: boolean;
   log?: (msg: string) => void;
@@ -218,8 +220,8 @@ export async function prepareFromSource(
   if (!Number.isInteger(partRows) || partRows < 1)
     throw new Error(`prepare: partRows must be a positive integer, got ${partRows}`);
 
-  // Schema: the loader's (or the override), plus the user-state fields.
-  let decl: SchemaDecl = opts.schema ?? src.schemaDecl;
+  // Schema: the loader's (or the override) with the per-field id settings, plus the user-state fields.
+  let decl: SchemaDecl = withFieldOverrides(opts.schema ?? src.schemaDecl, opts.fieldOverrides, where);
   if (opts.userState !== undefined) {
     const extra = userStateFieldDecls(decl, opts.userState.source, opts.userState.options, where);
     decl = { fields: [...decl.fields, ...extra] };
@@ -788,6 +790,29 @@ export async function prepareFromSource(
   writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
   renameSync(tmp, join(opts.out, 'manifest.json'));
   return manifest;
+}
+
+function withFieldOverrides(
+  decl: SchemaDecl,
+  o: PrepareOptions['fieldOverrides'],
+  where: string,
+): SchemaDecl {
+  const hash = o?.hashBuckets ?? {};
+  const min = o?.minCount ?? {};
+  const names = new Set(decl.fields.map((f) => f.name));
+  for (const f of [...Object.keys(hash), ...Object.keys(min)])
+    if (!names.has(f))
+      throw new Error(
+        `${where}: --hash-buckets/--min-count name '${f}', which the schema does not declare (fields: ${[...names].join(', ')})`,
+      );
+  if (Object.keys(hash).length === 0 && Object.keys(min).length === 0) return decl;
+  return {
+    fields: decl.fields.map((f) => ({
+      ...f,
+      ...(hash[f.name] !== undefined ? { hashBuckets: hash[f.name] } : {}),
+      ...(min[f.name] !== undefined ? { minCount: min[f.name] } : {}),
+    })),
+  };
 }
 
 function isStateField(f: Field): boolean {

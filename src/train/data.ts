@@ -13,9 +13,12 @@
 import { existsSync } from 'node:fs';
 import type { ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset, SplitName } from '../data/dataset.js';
-import { loadDataset, parseDatasetSpec } from '../data/loaders/index.js';
+import { loadDataset, PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
+import { openPrepared, type PreparedDataset } from '../data/prepared.js';
 import { recallSamples } from '../data/samples.js';
+import type { Schema } from '../data/schema.js';
 import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
+import type { ShardSpec } from '../data/stream.js';
 import { readRankLists } from '../distill/rankLists.js';
 import { Rng } from '../engine/rng.js';
 import type { ExperimentConfig } from './config.js';
@@ -82,10 +85,64 @@ export function trainingSampleKind(cfg: ExperimentConfig): SampleKind {
   return cfg.dataset.studentSamples;
 }
 
+/** What every run needs of its dataset besides the rows (a LoadedDataset or a streamed prepared one). */
+export interface DatasetMeta {
+  name: string;
+  schema: Schema;
+  labels: LoadedDataset['labels'];
+}
+
 export interface PreparedRunData {
-  dataset: LoadedDataset;
+  dataset: DatasetMeta;
   data: TrainData;
   samples: SampleKind;
+  /** Releases what the data holds open (the streamed dataset's DuckDB instance). */
+  close(): Promise<void>;
+}
+
+/** Whether a config trains on a prepared folder streamed from Parquet. */
+export function streamsFromParquet(cfg: ExperimentConfig): boolean {
+  const spec = parseDatasetSpec(cfg.dataset.spec);
+  if (spec.kind !== PREPARED_KIND) {
+    if (cfg.dataset.stream === true)
+      throw new Error(
+        `dataset.stream: only a prepared dataset streams; run \`kdrec data prepare --dataset ${cfg.dataset.spec} --out DIR\` and use prepared:DIR`,
+      );
+    return false;
+  }
+  return cfg.dataset.stream !== false;
+}
+
+/**
+ * The streamed data of a config on `prepared:DIR`: exposure samples read a window at a time. What
+ * needs the whole log in memory is refused with the way out (stream: false loads it).
+ */
+async function streamedRunData(cfg: ExperimentConfig, opts: { shard?: ShardSpec }): Promise<PreparedRunData> {
+  const dir = parseDatasetSpec(cfg.dataset.spec).path!;
+  const samples = trainingSampleKind(cfg);
+  const inMemoryOnly = (what: string) =>
+    new Error(`${what} needs the dataset in memory; set dataset.stream: false to load prepared:${dir} whole`);
+  if (samples !== 'exposure')
+    throw inMemoryOnly(
+      `${cfg.mode === 'two-stage' ? 'mode two-stage (recall samples with teacher columns)' : 'dataset.studentSamples: recall'} (negatives drawn from the catalogue with privileged counts from the whole log)`,
+    );
+  if (cfg.rankDistill !== undefined)
+    throw inMemoryOnly('rankDistill (candidate lists drawn from the whole log)');
+  if (cfg.dataset.maxTrainRows !== undefined) throw inMemoryOnly('dataset.maxTrainRows');
+  const prep: PreparedDataset = await openPrepared(dir);
+  return {
+    dataset: prep,
+    data: {
+      schema: prep.schema,
+      train: prep.splits.train,
+      valid: prep.splits.valid,
+      shuffleBuffer: cfg.dataset.shuffleBuffer,
+      ...(cfg.dataset.maxValidRows !== undefined ? { maxValidRows: cfg.dataset.maxValidRows } : {}),
+      ...(opts.shard !== undefined ? { shard: opts.shard } : {}),
+    },
+    samples,
+    close: () => prep.close(),
+  };
 }
 
 /**
@@ -94,8 +151,14 @@ export interface PreparedRunData {
  */
 export async function prepareRunData(
   cfg: ExperimentConfig,
-  opts: { teacherScores?: string; log?: (msg: string) => void; dataset?: LoadedDataset } = {},
+  opts: {
+    teacherScores?: string;
+    log?: (msg: string) => void;
+    dataset?: LoadedDataset;
+    shard?: ShardSpec;
+  } = {},
 ): Promise<PreparedRunData> {
+  if (opts.dataset === undefined && streamsFromParquet(cfg)) return streamedRunData(cfg, opts);
   const dataset = opts.dataset ?? (await loadConfigDataset(cfg, opts.log));
   const samples = trainingSampleKind(cfg);
   const train = head(samplesOf(dataset, cfg, samples, 'train'), cfg.dataset.maxTrainRows);
@@ -122,7 +185,9 @@ export async function prepareRunData(
       valid,
       dataset,
       ...(rankLists !== undefined ? { rankLists } : {}),
+      ...(opts.shard !== undefined ? { shard: opts.shard } : {}),
     },
     samples,
+    close: async () => {},
   };
 }

@@ -4,10 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import type { ColumnarDataset } from '../data/batch.js';
+import type { Batch, ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { parseDatasetSpec } from '../data/loaders/index.js';
 import type { Schema } from '../data/schema.js';
+import type { ShardSpec } from '../data/stream.js';
 import { loadCheckpoint } from '../engine/checkpoint.js';
 import { Rng } from '../engine/rng.js';
 import type { ModelContext } from '../models/index.js';
@@ -44,6 +45,10 @@ export interface RunOptions {
   /** An already loaded dataset (the experiment runner loads once for many runs). */
   dataset?: LoadedDataset;
   auc?: AucFn;
+  /** Train on shard i of n of the training split. */
+  shard?: ShardSpec;
+  /** Sees each training batch before its step runs (the sample trace of `KDREC_TRACE_SAMPLES`). */
+  onBatch?: (step: number, batch: Batch) => void;
   onProgress?: (p: TrainProgress) => void;
   onEval?: (r: EvalRecord) => void;
   log?: (msg: string) => void;
@@ -83,7 +88,21 @@ export async function runFromConfig(cfg: ExperimentConfig, opts: RunOptions = {}
     teacherScores: opts.teacherScores,
     log: opts.log,
     dataset: opts.dataset,
+    ...(opts.shard !== undefined ? { shard: opts.shard } : {}),
   });
+  try {
+    return await trainPrepared(cfg, prepared, opts);
+  } finally {
+    // The run's sources are closed with it (a streamed dataset holds a DuckDB instance open).
+    await prepared.close();
+  }
+}
+
+async function trainPrepared(
+  cfg: ExperimentConfig,
+  prepared: PreparedRunData,
+  opts: RunOptions,
+): Promise<RunResult> {
   const modelContext: ModelContext = { labels: prepared.dataset.labels };
   const models = buildModels(cfg, prepared.dataset.schema, new Rng(cfg.seed).fork('models'), modelContext);
   const runDir = opts.noRunDir ? null : (opts.runDir ?? newRunDir(cfg.outDir, cfg.name));
@@ -94,6 +113,7 @@ export async function runFromConfig(cfg: ExperimentConfig, opts: RunOptions = {}
   const res = await trainAsync({
     config: cfg,
     data: prepared.data,
+    ...(opts.onBatch !== undefined ? { onBatch: opts.onBatch } : {}),
     models: { teacher: models.teacher, student: models.student },
     modelContext,
     ...(runDir !== null ? { runDir } : {}),

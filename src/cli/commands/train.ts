@@ -3,8 +3,10 @@
  * trains the mode it declares and writes a run directory (config copy, checkpoints, metrics.jsonl,
  * final.json). The progress bar shows step, samples/s, each loss term and the ETA.
  */
+import { appendFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { parseShard } from '../../data/stream.js';
 import { auc } from '../../eval/metrics/auc.js';
 import { type ExperimentConfig, loadConfig } from '../../train/config.js';
 import { type RunOptions, type RunResult, runFromConfig } from '../../train/run.js';
@@ -118,11 +120,16 @@ export function register(program: Command): void {
       "data-parallel training threads (overrides the config's threads; see README → Data-parallel training)",
       intOption('--threads'),
     )
+    .option(
+      '--shard <i/n>',
+      'train on shard i of n of the training split (prepared datasets: row groups k ≡ i mod n)',
+    )
     .option('--quiet', 'no progress bar or per-eval lines')
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  kdrec train --config examples/joint-logits.yaml\n' +
+        '  kdrec train --config examples/stream.yaml   # a prepared dataset streamed from Parquet\n' +
         '  kdrec train --config examples/pfd.yaml --run-dir runs/pfd-1\n' +
         '  kdrec train --config examples/pfd.yaml --run-dir runs/pfd-1 --resume\n' +
         '  kdrec train --config examples/pfd.yaml --threads 2\n' +
@@ -140,7 +147,28 @@ export interface TrainFlags {
   resume?: boolean;
   teacherScores?: string;
   threads?: number;
+  shard?: string;
   quiet?: boolean;
+}
+
+/**
+ * The sample trace (tests and debugging): with KDREC_TRACE_SAMPLES=FILE every training step appends
+ * `STEP id id …` (the batch's sample ids) to FILE before it runs; with KDREC_TRACE_KILL_AT=N as
+ * well, the process kills itself with SIGKILL when step N is about to run — a real `kill -9` at a
+ * known point, which is how the resume test proves no sample is repeated or skipped.
+ */
+function sampleTrace(): RunOptions['onBatch'] {
+  const file = process.env['KDREC_TRACE_SAMPLES'];
+  if (file === undefined || file === '') return undefined;
+  const killAt = process.env['KDREC_TRACE_KILL_AT'];
+  const kill = killAt !== undefined && killAt !== '' ? Number(killAt) : -1;
+  return (step, batch) => {
+    if (step === kill) process.kill(process.pid, 'SIGKILL');
+    const ids = batch.sampleId;
+    if (ids === undefined)
+      throw new Error('KDREC_TRACE_SAMPLES: the batches carry no sample ids (a prepared dataset has them)');
+    appendFileSync(file, `${step} ${Array.from(ids.subarray(0, batch.size)).join(' ')}\n`);
+  };
 }
 
 /**
@@ -157,7 +185,10 @@ export async function trainAndPrint(
   warnIfOversubscribed(cfg.threads);
   const rep = progressReporter(label, o.quiet ?? false);
   try {
+    const trace = sampleTrace();
     const res = await runFromConfig(cfg, {
+      ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
+      ...(trace !== undefined ? { onBatch: trace } : {}),
       ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
       resume: o.resume ?? false,
       configFile: o.config,

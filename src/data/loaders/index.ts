@@ -14,6 +14,7 @@ import {
   type PreparedSource,
 } from '../dataset.js';
 import { type PreparedManifest, type PrepareOptions, prepareFromSource } from '../prepare.js';
+import { loadPreparedDataset } from '../prepared.js';
 import { DuckDb, type ReadOptions } from '../readers.js';
 import { type UserStateOptions, type UserStateSource, withUserState } from '../userState.js';
 import { prepareAliCcp } from './aliCcp.js';
@@ -27,8 +28,12 @@ const USER_STATE_SOURCES: Partial<Record<DatasetKind, UserStateSource>> = {
   'movielens-100k': MOVIELENS_USER_STATE,
 };
 
+/** `prepared:DIR` addresses a folder written by `kdrec data prepare` (any source kind). */
+export const PREPARED_KIND = 'prepared';
+export type SpecKind = DatasetKind | typeof PREPARED_KIND;
+
 export interface DatasetSpec {
-  kind: DatasetKind;
+  kind: SpecKind;
   /** Absent only for a bare `sim` (the caller simulates a default world). */
   path: string | undefined;
 }
@@ -36,11 +41,12 @@ export interface DatasetSpec {
 export function parseDatasetSpec(spec: string): DatasetSpec {
   const s = spec.trim();
   const colon = s.indexOf(':');
-  const kind = (colon < 0 ? s : s.slice(0, colon)) as DatasetKind;
+  const kind = (colon < 0 ? s : s.slice(0, colon)) as SpecKind;
   const path = colon < 0 ? '' : s.slice(colon + 1);
-  if (!DATASET_KINDS.includes(kind)) {
+  const kinds: readonly SpecKind[] = [...DATASET_KINDS, PREPARED_KIND];
+  if (!kinds.includes(kind)) {
     throw new Error(
-      `dataset '${spec}': unknown kind '${kind}'; expected KIND:PATH with KIND one of ${DATASET_KINDS.join(', ')}`,
+      `dataset '${spec}': unknown kind '${kind}'; expected KIND:PATH with KIND one of ${kinds.join(', ')}`,
     );
   }
   if (!path) {
@@ -65,6 +71,10 @@ export async function prepareSource(
   if (!spec.path) throw new Error(`dataset '${spec.kind}' needs a path (${spec.kind}:PATH)`);
   if (!existsSync(spec.path)) throw new Error(`dataset ${spec.kind}:${spec.path}: no such file or directory`);
   switch (spec.kind) {
+    case PREPARED_KIND:
+      throw new Error(
+        `dataset prepared:${spec.path} is already prepared: train on it directly (it cannot be read as a raw source)`,
+      );
     case 'sim':
       return prepareSim(db, spec.path, opts);
     case 'movielens-100k':
@@ -82,6 +92,15 @@ export async function loadDataset(
   opts: LoadOptions = {},
 ): Promise<LoadedDataset> {
   const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
+  if (s.kind === PREPARED_KIND) {
+    // Its features (user state included) were fixed when it was prepared.
+    if (opts.userState !== undefined || opts.schema !== undefined || opts.split !== undefined)
+      throw new Error(
+        `dataset prepared:${s.path}: user state, schema and split were fixed by \`kdrec data prepare\`; prepare again to change them`,
+      );
+    if (!s.path) throw new Error("dataset 'prepared' needs a path (prepared:DIR)");
+    return loadPreparedDataset(s.path);
+  }
   const userState = USER_STATE_SOURCES[s.kind];
   if (opts.userState !== undefined && userState === undefined) {
     throw new Error(
@@ -118,6 +137,7 @@ export async function prepareDataset(
   opts: PrepareDatasetOptions,
 ): Promise<PreparedManifest> {
   const s = typeof spec === 'string' ? parseDatasetSpec(spec) : spec;
+  if (s.kind === PREPARED_KIND) throw new Error(`dataset prepared:${s.path} is already prepared`);
   const userState = USER_STATE_SOURCES[s.kind];
   if (opts.userState !== undefined && userState === undefined) {
     throw new Error(
