@@ -52,7 +52,7 @@ export function readPreparedManifest(dir: string): PreparedManifest {
 
 /**
  * Opens a prepared folder. `threads` and `memoryLimit` bound the DuckDB instance that reads it (the
- * defaults, 1 thread and 1GB, leave the cores to training: a row group is read by one thread).
+ * defaults, 1 thread and 512MB, leave the cores to training: a row group is read by one thread).
  */
 export async function openPrepared(
   dir: string,
@@ -60,8 +60,11 @@ export async function openPrepared(
 ): Promise<PreparedDataset> {
   const manifest = readPreparedManifest(dir);
   const schema = Schema.fromJSON(manifest.schema);
-  const db = await DuckDb.open({ threads: opts.threads ?? 1, memoryLimit: opts.memoryLimit ?? '1GB' });
+  const db = await DuckDb.open({ threads: opts.threads ?? 1, memoryLimit: opts.memoryLimit ?? '512MB' });
   try {
+    // Every row group is read once per epoch: caching file blocks in DuckDB's buffer pool would only
+    // make resident memory grow with the dataset (up to the memory limit) for no reuse.
+    await db.run('SET enable_external_file_cache = false');
     const splits = {} as Record<SplitName, ParquetSource>;
     for (const s of SPLIT_NAMES)
       splits[s] = await ParquetSource.open(db, dir, manifest.splits[s].files, manifest.layout, `${dir} ${s}`);

@@ -133,6 +133,14 @@ export interface FinalSummary {
   last: EvalRecord | null;
   samplesPerSec: number;
   wallSeconds: number;
+  /** Seconds of this session spent validating (inside wallSeconds). */
+  evalSeconds: number;
+  /** Training samples per second outside validation: the rate of the training steps and their data. */
+  trainSamplesPerSec: number;
+  /** Peak resident set size of the process so far (process.resourceUsage().maxRSS), bytes. */
+  peakRssBytes: number;
+  /** Trained parameters (dense weights and embedding rows, every model the step updates). */
+  parameters: number;
   /** Data-parallel threads the session trained on. */
   threads: number;
   runDir: string | null;
@@ -615,7 +623,16 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
   const t0 = performance.now();
   let samplesSeen = 0;
 
+  let evalMs = 0;
   const doEval = async (step: number, epoch: number): Promise<EvalRecord> => {
+    const te = performance.now();
+    try {
+      return await evalAt(step, epoch);
+    } finally {
+      evalMs += performance.now() - te;
+    }
+  };
+  const evalAt = async (step: number, epoch: number): Promise<EvalRecord> => {
     const rec: EvalRecord = {
       step,
       epoch,
@@ -786,6 +803,10 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
     last,
     samplesPerSec: (samplesSeen / Math.max(wallSeconds, 1e-9)) | 0,
     wallSeconds,
+    evalSeconds: evalMs / 1000,
+    trainSamplesPerSec: (samplesSeen / Math.max(wallSeconds - evalMs / 1000, 1e-9)) | 0,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    parameters: store.count(),
     threads: cfg.threads,
     runDir: paths?.dir ?? null,
   };

@@ -7,8 +7,12 @@
  * shared machine the second is the stable one, and bench/vs-torch/run.mjs compares it with PyTorch's.
  */
 
-import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { getKernels } from '../../engine/kernels/index.js';
 import type { ParamStore } from '../../engine/nn.js';
@@ -174,4 +178,197 @@ export function register(program: Command): void {
           `kernels ${r.kernels}), peak RSS ${r.peakRssMiB} MiB, ${r.parameters} parameters, final loss ${r.finalLoss}\n`,
       );
     });
+  bench
+    .command('stream')
+    .description(
+      'Out-of-core training benchmark (issue 15): simulate N events to partitioned Parquet in a temporary folder, ' +
+        'prepare them, train a dssm-ref-sized two-tower student for one epoch streamed from Parquet, and the same ' +
+        'model on the same rows in memory when N <= --in-memory-max. Prints samples/s of both and the peak RSS of ' +
+        'the streamed training process (each phase runs as its own process).',
+    )
+    .requiredOption('--events <n>', 'events to simulate')
+    .option('--users <n>', 'simulated users (dssm-ref: 100,000)', '100000')
+    .option('--items <n>', 'simulated items (dssm-ref: 200,000)', '200000')
+    .option('--threads <n>', 'training threads', '1')
+    .option(
+      '--max-valid-rows <n>',
+      'validation rows scored at the end (held constant across sizes)',
+      '1000000',
+    )
+    .option('--in-memory-max <n>', 'largest N also trained in memory', '10000000')
+    .option('--dir <dir>', 'work folder (default: a new temporary folder)')
+    .option('--keep', 'keep the work folder')
+    .option('--json', 'print one JSON line')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  kdrec bench stream --events 1000000 --json\n  kdrec bench stream --events 100000000 --dir /data/bench --json',
+    )
+    .action(
+      async (o: {
+        events: string;
+        users: string;
+        items: string;
+        threads: string;
+        maxValidRows: string;
+        inMemoryMax: string;
+        dir?: string;
+        keep?: boolean;
+        json?: boolean;
+      }) => {
+        const r = await benchStream({
+          events: positiveInt('--events', o.events),
+          users: positiveInt('--users', o.users),
+          items: positiveInt('--items', o.items),
+          threads: positiveInt('--threads', o.threads),
+          maxValidRows: positiveInt('--max-valid-rows', o.maxValidRows),
+          inMemoryMax: positiveInt('--in-memory-max', o.inMemoryMax, 0),
+          ...(o.dir !== undefined ? { dir: o.dir } : {}),
+          keep: o.keep ?? false,
+          ...(o.json ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
+        });
+        if (o.json) {
+          process.stdout.write(`${JSON.stringify(r)}\n`);
+          return;
+        }
+        const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+        process.stdout.write(
+          `${r.events} events: streamed ${r.samplesPerSec} samples/s, peak RSS ${mib(r.peakRssBytes)} ` +
+            `(parameters + optimiser ${mib(r.parameterAndOptimizerBytes)}); ` +
+            (r.inMemorySamplesPerSec !== null
+              ? `in memory ${r.inMemorySamplesPerSec} samples/s, peak RSS ${mib(r.inMemoryPeakRssBytes!)}; `
+              : '') +
+            `epoch ${r.epochSeconds} s, simulate ${r.simulateSeconds} s, prepare ${r.prepareSeconds} s\n`,
+        );
+      },
+    );
+}
+
+export interface BenchStreamResult {
+  events: number;
+  /** Streamed training, samples/s outside validation (final.json trainSamplesPerSec). */
+  samplesPerSec: number;
+  /** The same model on the same prepared rows loaded into memory (null above --in-memory-max). */
+  inMemorySamplesPerSec: number | null;
+  /** Peak RSS of the streamed training process. */
+  peakRssBytes: number;
+  inMemoryPeakRssBytes: number | null;
+  /** The model's weights, gradients and Adam's two moments: 4 float32 per parameter. */
+  parameterAndOptimizerBytes: number;
+  parameters: number;
+  trainRows: number;
+  /** Wall seconds of the streamed epoch (training plus the final validation). */
+  epochSeconds: number;
+  simulateSeconds: number;
+  prepareSeconds: number;
+  preparePeakRssBytes: number;
+  threads: number;
+  kernels: string;
+  dir: string | null;
+}
+
+/**
+ * `kdrec bench stream`: simulate N events to partitioned Parquet, prepare them, train a
+ * dssm-ref-sized two-tower student (embeddings 32, towers 256-128-64, batch 1024, Adam 1e-3) for one
+ * epoch streamed from the Parquet row groups, and — for N up to --in-memory-max — the same model on
+ * the same rows loaded into memory. Each phase is its own `kdrec` process, so each peak RSS is that
+ * phase's alone (simulation and DuckDB's preparation do not inflate the training figure).
+ */
+export async function benchStream(opts: {
+  events: number;
+  users: number;
+  items: number;
+  threads: number;
+  maxValidRows: number;
+  inMemoryMax: number;
+  dir?: string;
+  keep: boolean;
+  log?: (msg: string) => void;
+}): Promise<BenchStreamResult> {
+  const cli = fileURLToPath(new URL('../main.js', import.meta.url));
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kdrec-bench-stream-'));
+  mkdirSync(dir, { recursive: true });
+  const run = (what: string, args: string[]): string => {
+    opts.log?.(`bench stream: ${what}: kdrec ${args.join(' ')}`);
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (r.status !== 0)
+      throw new Error(`bench stream: ${what} failed (exit ${r.status ?? r.signal}):\n${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    let t = performance.now();
+    run('simulate', [
+      'simulate',
+      '--format',
+      'parquet',
+      '--events',
+      String(opts.events),
+      '--users',
+      String(opts.users),
+      '--items',
+      String(opts.items),
+      '--out',
+      join(dir, 'sim'),
+      '--quiet',
+    ]);
+    const simulateSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
+    const prep = JSON.parse(
+      run('prepare', [
+        'data',
+        'prepare',
+        '--dataset',
+        `sim:${join(dir, 'sim')}`,
+        '--out',
+        join(dir, 'prep'),
+        '--json',
+        '--quiet',
+      ]),
+    ) as { splitRows: Record<string, number>; peakRssBytes: number };
+    const prepareSeconds = (performance.now() - t) / 1000;
+    const trainOnce = (name: string, stream: boolean) => {
+      const cfg = join(dir, `${name}.yaml`);
+      writeFileSync(
+        cfg,
+        [
+          `name: ${name}`,
+          'seed: 1',
+          `threads: ${opts.threads}`,
+          `dataset: { spec: 'prepared:${join(dir, 'prep')}', stream: ${stream}, maxValidRows: ${opts.maxValidRows} }`,
+          'mode: student',
+          'student: { type: two-tower, embeddingDim: 32, userHidden: [256, 128, 64], itemHidden: [256, 128, 64] }',
+          'optimizer: { lr: 0.001 }',
+          'batchSize: 1024',
+          'epochs: 1',
+        ].join('\n'),
+      );
+      run(`train (${name})`, ['train', '--config', cfg, '--run-dir', join(dir, `run-${name}`), '--quiet']);
+      return JSON.parse(readFileSync(join(dir, `run-${name}`, 'final.json'), 'utf8')) as {
+        trainSamplesPerSec: number;
+        wallSeconds: number;
+        peakRssBytes: number;
+        parameters: number;
+      };
+    };
+    const streamed = trainOnce('stream', true);
+    const mem = opts.events <= opts.inMemoryMax ? trainOnce('memory', false) : null;
+    return {
+      events: opts.events,
+      samplesPerSec: streamed.trainSamplesPerSec,
+      inMemorySamplesPerSec: mem?.trainSamplesPerSec ?? null,
+      peakRssBytes: streamed.peakRssBytes,
+      inMemoryPeakRssBytes: mem?.peakRssBytes ?? null,
+      parameterAndOptimizerBytes: streamed.parameters * 16,
+      parameters: streamed.parameters,
+      trainRows: prep.splitRows['train']!,
+      epochSeconds: Number(streamed.wallSeconds.toFixed(1)),
+      simulateSeconds: Number(simulateSeconds.toFixed(1)),
+      prepareSeconds: Number(prepareSeconds.toFixed(1)),
+      preparePeakRssBytes: prep.peakRssBytes,
+      threads: opts.threads,
+      kernels: getKernels().name,
+      dir: opts.keep ? dir : null,
+    };
+  } finally {
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -209,6 +209,7 @@ export async function prepareText(o: PrepareFlags): Promise<string> {
       0,
     ),
     seconds: m.seconds,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   if (o.json) return `${JSON.stringify(summary)}\n`;
   return (
