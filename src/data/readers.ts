@@ -174,6 +174,44 @@ export class DuckDb {
   }
 
   /**
+   * Checks a Parquet file's columns against the declared ones: a missing column, or one whose type
+   * cannot hold the declared type (a list where a number is expected, say), is an error naming the
+   * file, the column, its type and the expected one. Returns true when every column casts exactly
+   * (integers to INTEGER/BIGINT, numbers to DOUBLE, anything to VARCHAR); false when some numeric
+   * column is stored as text, which is then checked value by value (a bad value names its row).
+   */
+  private async parquetIsTyped(src: TableSource, wanted: string[]): Promise<boolean> {
+    let described: unknown[][];
+    try {
+      described = await this.rows(`DESCRIBE SELECT * FROM read_parquet(${sqlStr(src.path)})`);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      throw new Error(`${src.path}: not a readable Parquet file (truncated or corrupt?): ${msg}`);
+    }
+    const types = new Map(described.map((r) => [String(r[0]), String(r[1])]));
+    const missing = wanted.filter((w) => !types.has(w));
+    if (missing.length) throw missingColumnError(src.path, missing, [...types.keys()]);
+    let typed = true;
+    for (const w of wanted) {
+      const want = src.columns[w]!;
+      const got = types.get(w)!;
+      const integer = /^(U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?)$/.test(got);
+      const numeric = integer || /^(FLOAT|DOUBLE|REAL|DECIMAL\(\d+,\d+\))$/.test(got);
+      if (want === 'VARCHAR') continue;
+      if ((want === 'INTEGER' || want === 'BIGINT') && integer) continue;
+      if (want === 'DOUBLE' && numeric) continue;
+      if (got === 'VARCHAR') {
+        typed = false;
+        continue;
+      }
+      throw new Error(
+        `${src.path}: column '${w}' has type ${got}, expected ${want}${want !== 'DOUBLE' && numeric ? ' (an integer type)' : ''}`,
+      );
+    }
+    return typed;
+  }
+
+  /**
    * Reads a file into a new DuckDB table `table` with exactly the requested columns and types,
    * plus `_line` (the 1-based line/row each row came from, for later error messages).
    */
@@ -246,18 +284,24 @@ export class DuckDb {
         await this.run(`DROP TABLE _num_${stage}; DROP TABLE _bad_${stage}; DROP TABLE ${sqlId(stage)}`);
         await this.run(`ALTER TABLE ${sqlId(`${stage}_l`)} RENAME TO ${sqlId(stage)}`);
       }
+    } else if (fmt === 'parquet' && (await this.parquetIsTyped(src, wanted))) {
+      // Parquet whose columns already have the declared types (or numeric ones that widen to
+      // them): cast in one pass, no text round trip. _line is the 1-based row in the file.
+      try {
+        await this.run(
+          `CREATE TEMP TABLE ${sqlId(stage)} AS SELECT ${wanted.map((w) => `${sqlId(w)}::${src.columns[w]} AS ${sqlId(w)}`).join(', ')}, ` +
+            `(file_row_number + 1)::BIGINT AS _line FROM read_parquet(${sqlStr(src.path)}, file_row_number = true)`,
+        );
+      } catch (e) {
+        // An out-of-range integer, or a file that breaks after its footer.
+        throw new Error(`${src.path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      }
     } else {
       const reader =
         fmt === 'parquet'
           ? `read_parquet(${sqlStr(src.path)})`
           : `read_json(${sqlStr(src.path)}, format='newline_delimited', columns={${wanted.map((w) => `${sqlStr(w)}: 'VARCHAR'`).join(', ')}})`;
-      if (fmt === 'parquet') {
-        const present = (await this.rows(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${reader})`)).map(
-          (r) => String(r[0]),
-        );
-        const missing = wanted.filter((w) => !present.includes(w));
-        if (missing.length) throw missingColumnError(src.path, missing, present);
-      } else {
+      if (fmt !== 'parquet') {
         // JSON Lines: a key absent from every row reads as all-NULL; check keys on the first object.
         const first = readFirstLine(src.path, 'utf-8');
         let keys: string[] = [];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DuckDb } from '../../src/data/readers.js';
@@ -124,6 +124,58 @@ test('skipBadRows drops and counts bad rows and keeps true line numbers for late
     const rj = await db.readTable('t', { path: j, columns: { ...cols } }, { skipBadRows: true });
     assert.equal(rj.rows, 2);
     assert.equal(rj.skipped, 1);
+  } finally {
+    db.close();
+  }
+});
+
+test('Parquet: a missing column or one of the wrong type names the file, the column and the expected type', async () => {
+  const db = await DuckDb.open();
+  try {
+    const copy = async (name: string, select: string) => {
+      const p = join(dir, name);
+      await db.run(`COPY (${select}) TO '${p}' (FORMAT parquet)`);
+      return p;
+    };
+    const missing = await copy('missing.parquet', "SELECT 1 AS id, 'x' AS name");
+    await assert.rejects(
+      db.readTable('t', { path: missing, columns: { ...cols } }),
+      /missing\.parquet: missing column 'score'/,
+    );
+    const wrong = await copy('wrong.parquet', "SELECT 1 AS id, [0.5, 1.0]::DOUBLE[] AS score, 'x' AS name");
+    await assert.rejects(
+      db.readTable('t', { path: wrong, columns: { ...cols } }),
+      /wrong\.parquet: column 'score' has type DOUBLE\[\], expected DOUBLE/,
+    );
+    const float = await copy('float.parquet', "SELECT 1.5::DOUBLE AS id, 0.5 AS score, 'x' AS name");
+    await assert.rejects(
+      db.readTable('t', { path: float, columns: { ...cols } }),
+      /float\.parquet: column 'id' has type DOUBLE, expected INTEGER \(an integer type\)/,
+    );
+    // Numbers stored as text are accepted value by value; a bad one names its row.
+    const text = await copy(
+      'text.parquet',
+      "SELECT * FROM (VALUES ('1', 0.5, 'x'), ('2', 1.5, 'y'), ('three', 2.5, 'z')) t(id, score, name)",
+    );
+    await assert.rejects(
+      db.readTable('t', { path: text, columns: { ...cols } }),
+      /text\.parquet:3: row 3, column 'id'/,
+    );
+    // A typed file reads through the fast path with its rows numbered from 1.
+    const typed = await copy(
+      'typed.parquet',
+      'SELECT i::BIGINT AS id, i / 2 AS score, i::VARCHAR AS name FROM range(5) t(i)',
+    );
+    const rep = await db.readTable('t', { path: typed, columns: { ...cols } });
+    assert.equal(rep.rows, 5);
+    assert.deepEqual(await db.rows('SELECT min(_line), max(_line), sum(id) FROM t'), [[1n, 5n, 10n]]);
+    // Truncated: the file is named.
+    const cut = join(dir, 'cut.parquet');
+    writeFileSync(cut, readFileSync(typed).subarray(0, 40));
+    await assert.rejects(
+      db.readTable('t', { path: cut, columns: { ...cols } }),
+      /cut\.parquet: not a readable Parquet file/,
+    );
   } finally {
     db.close();
   }
