@@ -213,44 +213,16 @@ export async function loadPreparedDataset(dir: string): Promise<LoadedDataset> {
         : new ColumnarDataset(c, `${prep.name} ${s}`);
     });
     const users = await prep.readUsers();
-    const vocabs: Record<string, Vocab> = {};
-    const db = await DuckDb.open({ threads: 1 });
-    const windowFeatures: BoundWindowFeature[] = [];
-    try {
-      for (const [table, v] of Object.entries(m.vocabs)) {
-        const tokens: string[] = [];
-        const counts: number[] = [];
-        await db.fetchColumns(
-          `SELECT token, count FROM read_parquet(${sqlStr(join(dir, v.file))}) ORDER BY idx`,
-          [
-            { kind: 'string', onString: (r, t) => (tokens[r] = t ?? '') },
-            { kind: 'string', onString: (r, c) => (counts[r] = Number(c)) },
-          ],
-        );
-        vocabs[table] = Vocab.fromJSON({ name: table, minCount: v.minCount, tokens, counts });
-      }
-      for (const w of m.windowFeatures) {
-        const K = w.keysPerItem;
-        const itemKeys = new Int32Array(m.items.rows * K);
-        await db.fetchTyped(
-          `SELECT "_wkey_${w.field}"::INTEGER[${K}] FROM read_parquet(${sqlStr(join(dir, m.items.file))}) ORDER BY _item`,
-          [{ out: itemKeys, width: K }],
-          m.items.rows,
-          join(dir, m.items.file),
-        );
-        const include = w.countLabel !== undefined ? events.labels[w.countLabel] : undefined;
-        windowFeatures.push(
-          bindWindowFeature(w, itemKeys, K, w.keyCount, {
-            userKey: events.userKey!,
-            itemKey: events.itemKey!,
-            ts: events.ts!,
-            ...(include !== undefined ? { include } : {}),
-          }),
-        );
-      }
-    } finally {
-      db.close();
-    }
+    const { vocabs, windowKeys } = await readServingTables(dir, m);
+    const windowFeatures: BoundWindowFeature[] = windowKeys.map((w) => {
+      const include = w.spec.countLabel !== undefined ? events.labels[w.spec.countLabel] : undefined;
+      return bindWindowFeature(w.spec, w.itemKeys, w.keysPerItem, w.keySpace, {
+        userKey: events.userKey!,
+        itemKey: events.itemKey!,
+        ts: events.ts!,
+        ...(include !== undefined ? { include } : {}),
+      });
+    });
     const splitRows = Object.fromEntries(SPLIT_NAMES.map((s) => [s, m.splits[s].rows])) as Record<
       SplitName,
       number
@@ -288,5 +260,56 @@ export async function loadPreparedDataset(dir: string): Promise<LoadedDataset> {
     };
   } finally {
     await prep.close();
+  }
+}
+
+/** A privileged window feature's spec with each catalogue item's key codes (row · K, −1 padded). */
+export interface PreparedWindowKeys {
+  spec: PreparedManifest['windowFeatures'][number];
+  itemKeys: Int32Array;
+  keysPerItem: number;
+  /** Exclusive bound on the codes (at least 1), as WindowCounter's keySpace. */
+  keySpace: number;
+}
+
+/**
+ * The id maps serving needs, without the events: every vocabulary (token of each table row) and
+ * each window feature's catalogue key codes.
+ */
+export async function readServingTables(
+  dir: string,
+  m: PreparedManifest = readPreparedManifest(dir),
+): Promise<{ vocabs: Record<string, Vocab>; windowKeys: PreparedWindowKeys[] }> {
+  const db = await DuckDb.open({ threads: 1 });
+  try {
+    const vocabs: Record<string, Vocab> = {};
+    for (const [table, v] of Object.entries(m.vocabs)) {
+      const tokens: string[] = [];
+      const counts: number[] = [];
+      await db.fetchColumns(
+        `SELECT token, count FROM read_parquet(${sqlStr(join(dir, v.file))}) ORDER BY idx`,
+        [
+          { kind: 'string', onString: (r, t) => (tokens[r] = t ?? '') },
+          { kind: 'string', onString: (r, c) => (counts[r] = Number(c)) },
+        ],
+      );
+      vocabs[table] = Vocab.fromJSON({ name: table, minCount: v.minCount, tokens, counts });
+    }
+    const windowKeys: PreparedWindowKeys[] = [];
+    for (const w of m.windowFeatures) {
+      const K = w.keysPerItem;
+      const itemKeys = new Int32Array(m.items.rows * K);
+      const path = join(dir, m.items.file);
+      await db.fetchTyped(
+        `SELECT "_wkey_${w.field}"::INTEGER[${K}] FROM read_parquet(${sqlStr(path)}) ORDER BY _item`,
+        [{ out: itemKeys, width: K }],
+        m.items.rows,
+        path,
+      );
+      windowKeys.push({ spec: w, itemKeys, keysPerItem: K, keySpace: Math.max(1, w.keyCount) });
+    }
+    return { vocabs, windowKeys };
+  } finally {
+    db.close();
   }
 }

@@ -9,13 +9,91 @@
  * made without it keeps serving recall → pre-rank only.
  */
 import { join } from 'node:path';
+import type { Columns } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
+import { PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
+import { openPrepared, readServingTables } from '../data/prepared.js';
+import type { Schema } from '../data/schema.js';
+import type { Vocab } from '../engine/vocab.js';
 import { isTwoTower, type Model, type TwoTowerModel } from '../models/types.js';
 import { parseConfig } from '../train/config.js';
 import { loadConfigDataset } from '../train/data.js';
 import { loadRun } from '../train/run.js';
 import { readRunConfig } from '../train/runDir.js';
-import { type ExportManifest, exportModels, userFeatureTable } from './export.js';
+import {
+  type ExportManifest,
+  exportModels,
+  type UserFeatureTable,
+  userFeatureTable,
+  type WindowFeatureExport,
+} from './export.js';
+
+/** What an export reads of its dataset: the fitted schema, id maps, catalogue and user table, no events. */
+interface ExportDataset {
+  schema: Schema;
+  vocabs: Record<string, Vocab>;
+  items: Columns;
+  itemIds: string[];
+  users(fields: readonly string[]): UserFeatureTable;
+  windowFeatures: WindowFeatureExport[];
+}
+
+function loadedExportDataset(ds: LoadedDataset): ExportDataset {
+  return {
+    schema: ds.schema,
+    vocabs: ds.vocabs,
+    items: ds.items.columns,
+    itemIds: ds.itemIds,
+    users: (fields) => userFeatureTable(ds, fields),
+    windowFeatures: windowFeatureDecls(ds),
+  };
+}
+
+/**
+ * A prepared folder's export tables, read without its events: the catalogue, the users table
+ * (each user's last train event, written by `kdrec data prepare`), vocabularies and window keys.
+ */
+async function preparedExportDataset(dir: string): Promise<ExportDataset> {
+  const prep = await openPrepared(dir);
+  try {
+    const users = await prep.readUsers();
+    const { vocabs, windowKeys } = await readServingTables(dir, prep.manifest);
+    return {
+      schema: prep.schema,
+      vocabs,
+      items: prep.items.columns,
+      itemIds: prep.itemIds,
+      users: (fields) => {
+        const want = new Set(fields.filter((f) => prep.schema.field(f).group === 'user'));
+        const pick = <T>(r: Record<string, T>) =>
+          Object.fromEntries(Object.entries(r).filter(([k]) => want.has(k)));
+        const c = users.columns;
+        return {
+          ids: users.ids,
+          columns: {
+            size: c.size,
+            cat: pick(c.cat),
+            seq: pick(c.seq),
+            num: pick(c.num),
+            labels: {},
+            extra: {},
+          },
+        };
+      },
+      windowFeatures: windowKeys.map((w) => ({
+        field: w.spec.field,
+        keyField: w.spec.keyField,
+        countLabel: w.spec.countLabel ?? null,
+        windowSeconds: w.spec.windowSeconds,
+        keysPerItem: w.keysPerItem,
+        keySpace: w.keySpace,
+        itemKeys: w.itemKeys,
+      })),
+    };
+  } finally {
+    await prep.close();
+  }
+}
 
 export interface ExportRunOptions {
   run: string;
@@ -29,7 +107,14 @@ export interface ExportRunOptions {
 
 export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest> {
   const cfg = parseConfig(readRunConfig(opts.run), join(opts.run, 'config.json'));
-  const ds = opts.dataset ?? (await loadConfigDataset(cfg, opts.log));
+  const spec = parseDatasetSpec(cfg.dataset.spec);
+  // A prepared dataset exports from its catalogue and users files: no event is read.
+  const ds: ExportDataset =
+    opts.dataset !== undefined
+      ? loadedExportDataset(opts.dataset)
+      : spec.kind === PREPARED_KIND
+        ? await preparedExportDataset(spec.path!)
+        : loadedExportDataset(await loadConfigDataset(cfg, opts.log));
   const run = loadRun(opts.run, ds.schema);
   const recall = [run.student, run.teacher].find((m): m is TwoTowerModel => m !== null && isTwoTower(m));
   if (recall === undefined) {
@@ -88,16 +173,16 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
     {
       schema: ds.schema,
       vocabs: ds.vocabs,
-      items: ds.items.columns,
+      items: ds.items,
       itemIds: ds.itemIds,
-      users: userFeatureTable(ds, userFields),
+      users: ds.users(userFields),
       recall,
       ...(prerank ? { prerank } : {}),
       ...(ranker
         ? {
             ranker: {
               model: ranker,
-              windowFeatures: windowFeatureDecls(ds),
+              windowFeatures: ds.windowFeatures,
             },
           }
         : {}),
@@ -111,7 +196,7 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
  * The export's declaration of a dataset's window features — what the ranker's privileged inputs
  * count, over which key, label and window — with each catalogue item's key codes.
  */
-export function windowFeatureDecls(ds: LoadedDataset) {
+export function windowFeatureDecls(ds: LoadedDataset): WindowFeatureExport[] {
   return ds.windowFeatures.map((w) => ({
     field: w.spec.field,
     keyField: w.spec.keyField,

@@ -204,7 +204,7 @@ export function buildOptimizers(
  * scored on the label its distillation target is trained on (student ctr vs the ctcvr label when
  * it distils the teacher's ctcvr).
  */
-function evalPairs(
+export function evalPairs(
   supervised: Readonly<Record<string, string>>,
   kd: readonly KdTermSpec[],
   teacherLabels: Readonly<Record<string, string>>,

@@ -7,6 +7,7 @@ import * as cascadeCmd from './cascade.js';
 import * as data from './data.js';
 import * as demo from './demo.js';
 import * as doctor from './doctor.js';
+import * as evalCmd from './evalCmd.js';
 import * as experiment from './experiment.js';
 import * as exportCmd from './export.js';
 import * as indexCmd from './indexCmd.js';
@@ -29,6 +30,7 @@ export const commandModules: CommandModule[] = [
   teacher,
   teacherRank,
   experiment,
+  evalCmd,
   demo,
   exportCmd,
   indexCmd,
