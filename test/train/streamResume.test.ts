@@ -190,10 +190,14 @@ test('export from a prepared folder (no events read) equals the export from the 
     'weights.safetensors',
   ])
     assert.ok(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `${f} is identical`);
-  // kdrec eval streams the same split the run validated on: the same AUC; its shards cover it once.
+  // kdrec eval streams the same split the run validated on: the same AUC (to float rounding: other
+  // batch sizes, other sgemm blocking); its shards cover it once.
   const final = JSON.parse(readFileSync(runPaths(run).final, 'utf8'));
   const ev = await evaluateRunStreamed({ run, split: 'valid' });
-  assert.ok(Math.abs(ev.models['student']!['ctr']!.auc! - final.last.valid.student.ctr.auc) < 1e-9);
+  assert.ok(
+    Math.abs(ev.models['student']!['ctr']!.auc! - final.last.valid.student.ctr.auc) < 1e-5,
+    `${ev.models['student']!['ctr']!.auc} vs ${final.last.valid.student.ctr.auc} (${ev.rows} vs ${final.last.valid.student.ctr.rows} rows)`,
+  );
   let rows = 0;
   for (let i = 0; i < 3; i++)
     rows += (await evaluateRunStreamed({ run, split: 'valid', shard: { index: i, count: 3 } })).rows;
