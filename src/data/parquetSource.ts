@@ -67,8 +67,20 @@ function columnPlans(layout: ColumnLayout): ColumnPlan[] {
   return plans;
 }
 
-/** Empty columns with the layout's shape (size 0). */
-export function layoutColumns(layout: ColumnLayout, rows = 0): Columns {
+/**
+ * Per-row columns joined to a source from other Parquet files by sample id (the teacher scores of
+ * two-stage distillation): every row of the source must have exactly one row there.
+ */
+export interface ExtraColumns {
+  /** What they are, for error messages (e.g. the scores folder). */
+  name: string;
+  files: string[];
+  /** FLOAT columns, attached as `batch.extra[name]`. */
+  columns: string[];
+}
+
+/** Empty columns with the layout's shape (size 0), plus `extra` float columns. */
+export function layoutColumns(layout: ColumnLayout, rows = 0, extra: readonly string[] = []): Columns {
   const c: Columns = {
     size: rows,
     cat: {},
@@ -86,6 +98,7 @@ export function layoutColumns(layout: ColumnLayout, rows = 0): Columns {
   for (const [f, L] of Object.entries(layout.seq)) c.seq[f] = { ids: new Int32Array(rows * L), maxLen: L };
   for (const f of layout.num) c.num[f] = new Float32Array(rows);
   for (const f of layout.labels) c.labels[f] = new Float32Array(rows);
+  for (const f of extra) c.extra[f] = new Float32Array(rows);
   return c;
 }
 
@@ -108,9 +121,10 @@ export class ParquetSource implements BatchSource {
     readonly dir: string,
     readonly files: readonly PreparedFile[],
     readonly columnLayout: ColumnLayout,
+    readonly extras: ExtraColumns | null,
   ) {
     this.plans = columnPlans(columnLayout);
-    this.layout = layoutColumns(columnLayout);
+    this.layout = layoutColumns(columnLayout, 0, extras?.columns ?? []);
     this.units = [];
     let k = 0;
     for (const f of files) {
@@ -130,8 +144,29 @@ export class ParquetSource implements BatchSource {
     files: readonly PreparedFile[],
     layout: ColumnLayout,
     name: string,
+    extras: ExtraColumns | null = null,
   ): Promise<ParquetSource> {
-    const src = new ParquetSource(name, db, dir, files, layout);
+    const src = new ParquetSource(name, db, dir, files, layout, extras);
+    if (extras !== null) {
+      for (const path of extras.files) {
+        let described: unknown[][];
+        try {
+          described = await db.rows(`DESCRIBE SELECT * FROM read_parquet(${sqlStr(path)})`);
+        } catch (e) {
+          throw new Error(`${path}: not a readable Parquet file (truncated or corrupt?): ${firstLine(e)}`);
+        }
+        const types = new Map(described.map((r) => [String(r[0]), String(r[1])]));
+        for (const [c, t] of [
+          [KEY_COLUMNS.sampleId, 'DOUBLE'],
+          ...extras.columns.map((x) => [x, 'FLOAT']),
+        ] as const) {
+          if (types.get(c) !== t)
+            throw new Error(
+              `${path}: ${types.has(c) ? `column '${c}' has type ${types.get(c)}` : `missing column '${c}'`}, expected ${t} (${extras.name})`,
+            );
+        }
+      }
+    }
     for (const f of files) {
       const path = join(dir, f.path);
       let size: number;
@@ -179,7 +214,10 @@ export class ParquetSource implements BatchSource {
     rows: number,
     into: Columns | null,
   ) {
-    const buf = into !== null && into.size >= rows ? into : layoutColumns(this.columnLayout, rows);
+    const buf =
+      into !== null && into.size >= rows
+        ? into
+        : layoutColumns(this.columnLayout, rows, this.extras?.columns ?? []);
     const select = this.plans.map((p) => p.expr).join(', ');
     let at = 0;
     for (const u of units) {
@@ -215,9 +253,47 @@ export class ParquetSource implements BatchSource {
           throw new Error(
             `${u.file}: row group ${u.rowGroup}: rows out of order at file row ${u.fileRow + i - at}`,
           );
+      if (this.extras !== null) await this.loadExtras(conn, u, buf, at, got);
       at += got;
     }
     return { cols: headView(buf, rows), buffer: buf };
+  }
+
+  /** The extra columns of a decoded unit's rows, matched by sample id (which must all be there). */
+  private async loadExtras(conn: DuckDBConnection, u: StreamUnit, buf: Columns, at: number, n: number) {
+    const ex = this.extras!;
+    const ids = buf.sampleId!;
+    const lo = ids[at]!;
+    const hi = ids[at + n - 1]!;
+    const list = `[${ex.files.map(sqlStr).join(', ')}]`;
+    const res = await conn.run(
+      `SELECT ${KEY_COLUMNS.sampleId}, ${ex.columns.map((c) => `${sqlId(c)}::FLOAT`).join(', ')} FROM read_parquet(${list}) ` +
+        `WHERE ${KEY_COLUMNS.sampleId} >= ${lo} AND ${KEY_COLUMNS.sampleId} <= ${hi} ORDER BY ${KEY_COLUMNS.sampleId}`,
+    );
+    let got = 0;
+    const mismatch = (why: string) =>
+      new Error(
+        `${ex.name}: ${why} for ${u.file} row group ${u.rowGroup} (sample ids ${lo}..${hi}); ` +
+          'the scores belong to another dataset, split or shard set: score again with `kdrec teacher score`',
+      );
+    for (let c = 0; c < res.chunkCount; c++) {
+      const chunk = res.getChunk(c);
+      const m = chunk.rowCount;
+      const sid = vectorValues(chunk.getColumnVector(0), `${ex.name}: ${KEY_COLUMNS.sampleId}`);
+      for (let i = 0; i < m; i++) {
+        // Other splits' sample ids may fall inside [lo, hi]; the scores hold the scored split only.
+        if (got + i >= n || sid[i] !== ids[at + got + i])
+          throw mismatch(`sample ${sid[i]} has no row here or is out of order`);
+      }
+      ex.columns.forEach((name, j) => {
+        buf.extra[name]!.set(
+          vectorValues(chunk.getColumnVector(j + 1), `${ex.name}: ${name}`).subarray(0, m),
+          at + got,
+        );
+      });
+      got += m;
+    }
+    if (got !== n) throw mismatch(`${got} scores for ${n} rows`);
   }
 
   open(opts: OpenOptions): BatchReader {

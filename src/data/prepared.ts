@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Vocab } from '../engine/vocab.js';
 import { allocLike, ColumnarDataset, type Columns, copyRows, sliceColumns } from './batch.js';
 import { type LabelRoles, type LoadedDataset, SPLIT_NAMES, type SplitName } from './dataset.js';
-import { ParquetSource } from './parquetSource.js';
+import { type ExtraColumns, ParquetSource } from './parquetSource.js';
 import { PREPARED_FORMAT, type PreparedManifest } from './prepare.js';
 import { DuckDb, sqlStr } from './readers.js';
 import { Schema } from './schema.js';
@@ -56,7 +56,7 @@ export function readPreparedManifest(dir: string): PreparedManifest {
  */
 export async function openPrepared(
   dir: string,
-  opts: { threads?: number; memoryLimit?: string } = {},
+  opts: { threads?: number; memoryLimit?: string; trainExtras?: ExtraColumns } = {},
 ): Promise<PreparedDataset> {
   const manifest = readPreparedManifest(dir);
   const schema = Schema.fromJSON(manifest.schema);
@@ -67,7 +67,14 @@ export async function openPrepared(
     await db.run('SET enable_external_file_cache = false');
     const splits = {} as Record<SplitName, ParquetSource>;
     for (const s of SPLIT_NAMES)
-      splits[s] = await ParquetSource.open(db, dir, manifest.splits[s].files, manifest.layout, `${dir} ${s}`);
+      splits[s] = await ParquetSource.open(
+        db,
+        dir,
+        manifest.splits[s].files,
+        manifest.layout,
+        `${dir} ${s}`,
+        s === 'train' ? (opts.trainExtras ?? null) : null,
+      );
     const items = await readCatalogue(db, dir, manifest);
     const itemIds: string[] = [];
     await db.fetchColumns(

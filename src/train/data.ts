@@ -14,15 +14,17 @@ import { existsSync } from 'node:fs';
 import type { ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset, SplitName } from '../data/dataset.js';
 import { loadDataset, PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
+import type { ExtraColumns } from '../data/parquetSource.js';
 import { openPrepared, type PreparedDataset } from '../data/prepared.js';
 import { recallSamples } from '../data/samples.js';
 import type { Schema } from '../data/schema.js';
 import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
 import type { ShardSpec } from '../data/stream.js';
+import { COLUMN_PREFIX } from '../distill/kdTerms.js';
 import { readRankLists } from '../distill/rankLists.js';
 import { Rng } from '../engine/rng.js';
 import type { ExperimentConfig } from './config.js';
-import { attachTeacherScores } from './teacherScores.js';
+import { attachTeacherScores, streamedTeacherScoreParts } from './teacherScores.js';
 import type { TrainData } from './trainer.js';
 
 export type SampleKind = 'exposure' | 'recall';
@@ -117,9 +119,14 @@ export function streamsFromParquet(cfg: ExperimentConfig): boolean {
  * The streamed data of a config on `prepared:DIR`: exposure samples read a window at a time. What
  * needs the whole log in memory is refused with the way out (stream: false loads it).
  */
-async function streamedRunData(cfg: ExperimentConfig, opts: { shard?: ShardSpec }): Promise<PreparedRunData> {
+async function streamedRunData(
+  cfg: ExperimentConfig,
+  opts: { shard?: ShardSpec; teacherScores?: string },
+): Promise<PreparedRunData> {
   const dir = parseDatasetSpec(cfg.dataset.spec).path!;
-  const samples = trainingSampleKind(cfg);
+  // A streamed two-stage student trains on the exposures the teacher scored (recall samples need
+  // the catalogue negatives' privileged counts from the whole log).
+  const samples = cfg.mode === 'two-stage' ? 'exposure' : trainingSampleKind(cfg);
   const inMemoryOnly = (what: string) =>
     new Error(`${what} needs the dataset in memory; set dataset.stream: false to load prepared:${dir} whole`);
   if (samples !== 'exposure')
@@ -129,7 +136,18 @@ async function streamedRunData(cfg: ExperimentConfig, opts: { shard?: ShardSpec 
   if (cfg.rankDistill !== undefined)
     throw inMemoryOnly('rankDistill (candidate lists drawn from the whole log)');
   if (cfg.dataset.maxTrainRows !== undefined) throw inMemoryOnly('dataset.maxTrainRows');
-  const prep: PreparedDataset = await openPrepared(dir);
+  let trainExtras: ExtraColumns | undefined;
+  if (cfg.mode === 'two-stage' && cfg.distill.length > 0) {
+    const scores = opts.teacherScores ?? cfg.dataset.teacherScores;
+    if (scores === undefined)
+      throw new Error(
+        'mode two-stage needs the teacher logits: set dataset.teacherScores (or pass --teacher-scores DIR) to the folder ' +
+          'written by `kdrec teacher score --run TEACHER_RUN --out DIR` (one part per --shard)',
+      );
+    const columns = [...new Set(cfg.distill.map((t) => t.target.slice(COLUMN_PREFIX.length)))];
+    trainExtras = { name: `teacher scores ${scores}`, files: streamedTeacherScoreParts(scores), columns };
+  }
+  const prep: PreparedDataset = await openPrepared(dir, trainExtras !== undefined ? { trainExtras } : {});
   return {
     dataset: prep,
     data: {
@@ -158,7 +176,11 @@ export async function prepareRunData(
     shard?: ShardSpec;
   } = {},
 ): Promise<PreparedRunData> {
-  if (opts.dataset === undefined && streamsFromParquet(cfg)) return streamedRunData(cfg, opts);
+  if (opts.dataset === undefined && streamsFromParquet(cfg))
+    return streamedRunData(cfg, {
+      ...(opts.shard !== undefined ? { shard: opts.shard } : {}),
+      ...(opts.teacherScores !== undefined ? { teacherScores: opts.teacherScores } : {}),
+    });
   const dataset = opts.dataset ?? (await loadConfigDataset(cfg, opts.log));
   const samples = trainingSampleKind(cfg);
   const train = head(samplesOf(dataset, cfg, samples, 'train'), cfg.dataset.maxTrainRows);

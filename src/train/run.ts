@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Batch, ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
-import { parseDatasetSpec } from '../data/loaders/index.js';
+import { PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
+import { openPrepared } from '../data/prepared.js';
 import type { Schema } from '../data/schema.js';
 import type { ShardSpec } from '../data/stream.js';
 import { loadCheckpoint } from '../engine/checkpoint.js';
@@ -23,7 +24,7 @@ import {
 } from './data.js';
 import { buildModels } from './models.js';
 import { latestCheckpoint, newRunDir, readRunConfig, runPaths } from './runDir.js';
-import { scoreTeacher, writeTeacherScores } from './teacherScores.js';
+import { scoreTeacher, writeStreamedTeacherScores, writeTeacherScores } from './teacherScores.js';
 import {
   type AucFn,
   combinedStore,
@@ -167,6 +168,34 @@ export function loadRun(runDir: string, schema: Schema, ctx: ModelContext = {}):
     student: trained[1] ?? null,
     checkpoint: ckpt,
   };
+}
+
+/**
+ * `kdrec teacher score` on a streamed prepared dataset: the run's teacher scores shard i of n of
+ * the training split into OUT/part-I-of-N.parquet (run it once per shard, e.g. once per MPI rank).
+ */
+export async function teacherScoreStreamedRun(
+  runDir: string,
+  opts: { out: string; shard?: ShardSpec },
+): Promise<{ rows: number; file: string; columns: string[] }> {
+  const cfg = parseConfig(readRunConfig(runDir), join(runDir, 'config.json'));
+  const spec = parseDatasetSpec(cfg.dataset.spec);
+  if (spec.kind !== PREPARED_KIND)
+    throw new Error(`${runDir}: its dataset ${cfg.dataset.spec} is not a prepared one`);
+  const prep = await openPrepared(spec.path!);
+  try {
+    const run = loadRun(runDir, prep.schema, { labels: prep.labels });
+    if (run.teacher === null)
+      throw new Error(`${runDir}: mode '${run.config.mode}' has no trained teacher to score with`);
+    return await writeStreamedTeacherScores({
+      teacher: run.teacher,
+      source: prep.splits.train,
+      out: opts.out,
+      shard: opts.shard ?? { index: 0, count: 1 },
+    });
+  } finally {
+    await prep.close();
+  }
 }
 
 function requireKey(k: Int32Array | undefined, name: string): Int32Array {

@@ -10,8 +10,12 @@
  * different samples (another seed, negatives count or dataset) is refused instead of silently
  * pairing logits with the wrong (user, item).
  */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ColumnarDataset } from '../data/batch.js';
-import type { BatchSource } from '../data/stream.js';
+import { KEY_COLUMNS } from '../data/prepare.js';
+import { DuckDb, sqlId, sqlStr } from '../data/readers.js';
+import type { BatchSource, ShardSpec } from '../data/stream.js';
 import { readSafetensors, type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
 import type { Model } from '../models/types.js';
 import { predictLogits } from './trainer.js';
@@ -55,6 +59,11 @@ export function writeTeacherScores(
  * that every row is the same (user, item). Returns the attached column names.
  */
 export function attachTeacherScores(path: string, samples: ColumnarDataset): string[] {
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new Error(
+      `${path}: a folder of streamed teacher scores (from a streamed prepared run); an in-memory two-stage run reads the ` +
+        'safetensors file of `kdrec teacher score --samples recall` — or train this one with dataset.stream: true',
+    );
   const file = readSafetensors(path);
   if (file.metadata['format'] !== TEACHER_SCORES_FORMAT) {
     throw new Error(
@@ -92,4 +101,91 @@ export function attachTeacherScores(path: string, samples: ColumnarDataset): str
   }
   if (names.length === 0) throw new Error(`${path}: no ${TEACHER_COLUMN_PREFIX}* columns in the file`);
   return names;
+}
+
+/**
+ * Two-stage hand-over for a streamed (prepared) dataset: the teacher scores the training split a
+ * window at a time and writes one Parquet part per shard, `DIR/part-I-of-N.parquet`, with
+ * `_sample` and one FLOAT `teacher_<output>` column per output, sorted by sample id. The student's
+ * stream attaches them by sample id (src/data/parquetSource.ts, `ExtraColumns`) and refuses any row
+ * without its score, so a part from another dataset, or a missing shard, cannot pair logits with the
+ * wrong rows. The logits go through a DuckDB table on disk (out/.work), so memory stays flat.
+ */
+export async function writeStreamedTeacherScores(opts: {
+  teacher: Model;
+  source: BatchSource;
+  out: string;
+  shard: ShardSpec;
+  batchSize?: number;
+}): Promise<{ rows: number; file: string; columns: string[] }> {
+  const { teacher, source, out, shard } = opts;
+  mkdirSync(out, { recursive: true });
+  const work = join(out, `.work-${shard.index}-of-${shard.count}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const file = join(out, `part-${shard.index}-of-${shard.count}.parquet`);
+  const columns = teacher.outputNames.map((o) => `${TEACHER_COLUMN_PREFIX}${o}`);
+  const db = await DuckDb.open({ path: join(work, 'scores.duckdb'), memoryLimit: '512MB', threads: 1 });
+  try {
+    await db.run(
+      `CREATE TABLE s (${KEY_COLUMNS.sampleId} DOUBLE, ${columns.map((c) => `${sqlId(c)} FLOAT`).join(', ')})`,
+    );
+    const app = await db.conn.createAppender('s');
+    let logits: Record<string, Float32Array> = {};
+    let rows = 0;
+    await predictLogits(teacher, source, teacher.outputNames, {
+      shard,
+      batchSize: opts.batchSize ?? 4096,
+      onBatch: (b, n) => {
+        const ids = b.sampleId;
+        if (ids === undefined)
+          throw new Error(`${source.name}: rows carry no sample ids (not a prepared dataset)`);
+        for (let i = 0; i < n; i++) {
+          app.appendDouble(ids[i]!);
+          for (const o of teacher.outputNames) app.appendFloat(logits[o]![i]!);
+          app.endRow();
+        }
+        rows += n;
+      },
+      onLogits: (l) => {
+        logits = l;
+      },
+    });
+    app.closeSync();
+    const tmp = `${file}.partial`;
+    await db.run(
+      `COPY (SELECT * FROM s ORDER BY ${KEY_COLUMNS.sampleId}) TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)`,
+    );
+    renameSync(tmp, file);
+    return { rows, file, columns };
+  } finally {
+    db.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The score parts of a folder written by `writeStreamedTeacherScores`, checked complete: parts
+ * 0..N−1 of one N, no other files.
+ */
+export function streamedTeacherScoreParts(dir: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new Error(
+      `teacher scores ${dir}: not a folder (a streamed two-stage run reads the folder \`kdrec teacher score\` writes)`,
+    );
+  const parts = readdirSync(dir)
+    .map((f) => ({ f, m: /^part-(\d+)-of-(\d+)\.parquet$/.exec(f) }))
+    .filter((p) => p.m !== null);
+  if (parts.length === 0) throw new Error(`teacher scores ${dir}: no part-I-of-N.parquet files`);
+  const n = Number(parts[0]!.m![2]);
+  const seen = new Set<number>();
+  for (const p of parts) {
+    if (Number(p.m![2]) !== n)
+      throw new Error(`teacher scores ${dir}: parts of ${n} and of ${p.m![2]} shards are mixed`);
+    seen.add(Number(p.m![1]));
+  }
+  for (let i = 0; i < n; i++)
+    if (!seen.has(i))
+      throw new Error(`teacher scores ${dir}: part ${i} of ${n} is missing (score every shard)`);
+  return [...parts].sort((a, b) => Number(a.m![1]) - Number(b.m![1])).map((p) => join(dir, p.f));
 }

@@ -250,6 +250,11 @@ export interface PredictOptions {
   limit?: number;
   /** Sees every scored batch (its first `rows` rows were scored) before the next one is read. */
   onBatch?: (batch: Batch, rows: number, offset: number) => void;
+  /**
+   * Called before `onBatch` with the batch's logits (valid during the call). With it the scores are
+   * not kept: the result holds empty arrays, so scoring a split of any size takes no memory per row.
+   */
+  onLogits?: (logits: Record<string, Float32Array>) => void;
 }
 
 /** Scores a model's outputs over a source in file order (no gradients). */
@@ -262,11 +267,12 @@ export async function predictLogits(
   const source = asSource(data);
   const rows = Math.min(shardRows(source, opts.shard), opts.limit ?? Number.POSITIVE_INFINITY);
   const res: Record<string, Float32Array> = {};
+  const keep = opts.onLogits === undefined;
   for (const o of outputs) {
     if (!model.outputNames.includes(o)) {
       throw new Error(`${model.name} has no output '${o}' (outputs: ${model.outputNames.join(', ')})`);
     }
-    res[o] = new Float32Array(rows);
+    res[o] = new Float32Array(keep ? rows : 0);
   }
   const g = new Graph({ training: false });
   let offset = 0;
@@ -282,7 +288,8 @@ export async function predictLogits(
       const n = Math.min(batch.size, rows - offset);
       g.reset();
       const out = model.forward(g, batch);
-      for (const o of outputs) res[o]!.set(out.logits[o]!.data.subarray(0, n), offset);
+      if (keep) for (const o of outputs) res[o]!.set(out.logits[o]!.data.subarray(0, n), offset);
+      else opts.onLogits!(Object.fromEntries(outputs.map((o) => [o, out.logits[o]!.data.subarray(0, n)])));
       opts.onBatch?.(batch, n, offset);
       offset += n;
     }

@@ -6,7 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -205,4 +214,53 @@ test('export from a prepared folder (no events read) equals the export from the 
   const ma = JSON.parse(readFileSync(join(a, 'manifest.json'), 'utf8'));
   const mb = JSON.parse(readFileSync(join(b, 'manifest.json'), 'utf8'));
   assert.deepEqual(ma.vocabs ?? ma.schema, mb.vocabs ?? mb.schema);
+});
+
+test('streamed two-stage: teacher scores per shard, attached by sample id; a missing or foreign part is refused', async () => {
+  const { dir, prep } = await preparedWorld();
+  const teacherCfg = join(dir, 'teacher.yaml');
+  writeFileSync(
+    teacherCfg,
+    [
+      'name: t',
+      `dataset: { spec: 'prepared:${prep}' }`,
+      'mode: teacher',
+      'teacher: { type: ranking-dnn, embeddingDim: 8, hidden: [16] }',
+      'batchSize: 256',
+      'steps: 10',
+    ].join('\n'),
+  );
+  const trun = join(dir, 'teacher');
+  assert.equal(kdrec(['teacher', 'train', '--config', teacherCfg, '--run-dir', trun, '--quiet']).status, 0);
+  const scores = join(dir, 'scores');
+  for (const i of [0, 1]) {
+    const r = kdrec(['teacher', 'score', '--run', trun, '--out', scores, '--shard', `${i}/2`]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const studentCfg = join(dir, 'student.yaml');
+  writeFileSync(
+    studentCfg,
+    [
+      'name: s',
+      `dataset: { spec: 'prepared:${prep}', teacherScores: '${scores}' }`,
+      'mode: two-stage',
+      'teacher: { type: ranking-dnn, embeddingDim: 8, hidden: [16] }',
+      'student: { type: two-tower, embeddingDim: 8, userHidden: [16], itemHidden: [16] }',
+      "distill: [{ pred: ctr, target: 'column:teacher_ctr', loss: bce_soft }]",
+      'batchSize: 256',
+      'epochs: 1',
+    ].join('\n'),
+  );
+  // The whole epoch needs a score for every training row: both parts together hold them.
+  const ok = kdrec(['train', '--config', studentCfg, '--run-dir', join(dir, 's1'), '--quiet']);
+  assert.equal(ok.status, 0, ok.stderr);
+  renameSync(join(scores, 'part-1-of-2.parquet'), join(dir, 'p1.parquet'));
+  const missing = kdrec(['train', '--config', studentCfg, '--run-dir', join(dir, 's2'), '--quiet']);
+  assert.match(missing.stderr, /part 1 of 2 is missing/);
+  // Part 0 alone relabelled as the whole set: rows of shard 1 have no score, named by row group.
+  renameSync(join(scores, 'part-0-of-2.parquet'), join(scores, 'part-0-of-1.parquet'));
+  const foreign = kdrec(['train', '--config', studentCfg, '--run-dir', join(dir, 's3'), '--quiet']);
+  assert.notEqual(foreign.status, 0);
+  assert.match(foreign.stderr, /teacher scores .*: 0 scores for \d+ rows for .*row group \d+/);
+  rmSync(join(dir, 'p1.parquet'));
 });

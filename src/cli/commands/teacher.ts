@@ -9,11 +9,12 @@
 import type { Command } from 'commander';
 import { parseDatasetSpec } from '../../data/loaders/index.js';
 import { loadWorld } from '../../data/simulator.js';
+import { parseShard } from '../../data/stream.js';
 import { auc } from '../../eval/metrics/auc.js';
 import { calibration } from '../../eval/metrics/calibration.js';
 import { parseConfig } from '../../train/config.js';
-import { loadConfigDataset } from '../../train/data.js';
-import { teacherOnly, teacherScoreRun } from '../../train/run.js';
+import { loadConfigDataset, streamsFromParquet } from '../../train/data.js';
+import { teacherOnly, teacherScoreRun, teacherScoreStreamedRun } from '../../train/run.js';
 import { readRunConfig } from '../../train/runDir.js';
 import { intOption } from '../intOption.js';
 import { type TrainFlags, trainAndPrint } from './train.js';
@@ -64,19 +65,42 @@ export function register(program: Command): void {
     )
     .requiredOption('--run <dir>', 'a teacher run directory (from `kdrec teacher train`)')
     .option('--samples <kind>', 'recall (clicks + random negatives) or exposure', 'recall')
-    .requiredOption('--out <file>', 'output file (safetensors)')
+    .requiredOption(
+      '--out <file>',
+      'output file (safetensors); for a streamed prepared dataset, a folder of parts',
+    )
+    .option(
+      '--shard <i/n>',
+      'streamed prepared dataset: score shard i of n of the training split (one part per shard)',
+    )
     .option('--json', 'print the diagnostic as one JSON line')
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  kdrec teacher score --run runs/ts-teacher --samples recall --out runs/ts-teacher/scores.safetensors\n' +
-        '  kdrec train --config examples/two-stage.yaml --teacher-scores runs/ts-teacher/scores.safetensors\n',
+        '  kdrec train --config examples/two-stage.yaml --teacher-scores runs/ts-teacher/scores.safetensors\n' +
+        '  kdrec teacher score --run runs/stream-teacher --out runs/stream-teacher/scores --shard 0/2   # prepared, streamed\n',
     )
-    .action(async (o: { run: string; samples: string; out: string; json?: boolean }) => {
+    .action(async (o: { run: string; samples: string; out: string; shard?: string; json?: boolean }) => {
       if (o.samples !== 'recall' && o.samples !== 'exposure') {
         throw new Error(`option --samples: '${o.samples}' is not one of recall, exposure`);
       }
       const cfg = parseConfig(readRunConfig(o.run), `${o.run}/config.json`);
+      if (streamsFromParquet(cfg)) {
+        // Streamed: the training split's exposures, a window at a time, one Parquet part per shard.
+        const r = await teacherScoreStreamedRun(o.run, {
+          out: o.out,
+          ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
+        });
+        process.stdout.write(
+          o.json ? `${JSON.stringify(r)}\n` : `wrote ${r.rows} rows × ${r.columns.join(', ')} to ${r.file}\n`,
+        );
+        return;
+      }
+      if (o.shard !== undefined)
+        throw new Error(
+          '--shard: only a streamed prepared dataset (dataset.spec prepared:DIR) is scored by shards',
+        );
       const dataset = await loadConfigDataset(cfg);
       const res = await teacherScoreRun(o.run, { samples: o.samples, out: o.out, dataset });
       const d = res.diagnostic;
