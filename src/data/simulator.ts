@@ -636,7 +636,7 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
   };
 }
 
-/** The Parquet event folder, relative to DIR (its parts are `PART_RE`). */
+/** The Parquet event folder, relative to DIR. */
 const EVENTS_DIR = 'events';
 /** A part of the event folder: its Parquet file, or (while running) its CSV chunk or temporary file. */
 const PART_FILE_RE = /^part-\d{5,}\.(parquet|csv)(\.partial)?$/;
@@ -652,17 +652,8 @@ function partName(k: number): string {
  * unrelated data in an `events/` subfolder fails instead of deleting it.
  */
 function removeStaleOutputs(dir: string): void {
-  for (const name of [
-    'world.json',
-    ...['users', 'items', 'events'].flatMap((b) => [
-      `${b}.csv`,
-      `${b}.parquet`,
-      `${b}.csv.partial`,
-      `${b}.parquet.partial`,
-    ]),
-  ]) {
-    rmSync(join(dir, name), { force: true });
-  }
+  // Check both folders before deleting anything, so a refusal leaves the previous run intact.
+  const folders: { path: string; entries: string[] }[] = [];
   for (const name of [EVENTS_DIR, `${EVENTS_DIR}.partial`]) {
     const path = join(dir, name);
     if (!existsSync(path)) continue;
@@ -679,6 +670,20 @@ function removeStaleOutputs(dir: string): void {
           `${foreign.length > 5 ? ', ...' : ''}); remove them or use another --out`,
       );
     }
+    folders.push({ path, entries });
+  }
+  for (const name of [
+    'world.json',
+    ...['users', 'items', 'events'].flatMap((b) => [
+      `${b}.csv`,
+      `${b}.parquet`,
+      `${b}.csv.partial`,
+      `${b}.parquet.partial`,
+    ]),
+  ]) {
+    rmSync(join(dir, name), { force: true });
+  }
+  for (const { path, entries } of folders) {
     for (const e of entries) rmSync(join(path, e));
     rmdirSync(path);
   }

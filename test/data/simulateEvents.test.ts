@@ -239,13 +239,15 @@ describe('simulate --events', () => {
     await simulate({ ...opts, format: 'parquet', partEvents: 3000 });
     assert.deepEqual(readdirSync(dir).sort(), ['events', 'items.parquet', 'users.parquet', 'world.json']);
 
-    // A foreign file in events/ is not deleted: the run is refused before it writes anything.
+    // A foreign file in events/ is not deleted: the run is refused before it deletes anything.
     writeFileSync(join(dir, 'events', 'notes.txt'), 'mine');
     await assert.rejects(
       simulate({ ...opts }),
       /events holds files kdrec simulate did not write \(notes\.txt\); remove them or use another --out/,
     );
     assert.ok(existsSync(join(dir, 'events', 'notes.txt')));
+    assert.deepEqual(readdirSync(dir).sort(), ['events', 'items.parquet', 'users.parquet', 'world.json']);
+    assert.equal(readdirSync(join(dir, 'events')).length, 4, 'the three parts and notes.txt');
   });
 
   test('contradictory or invalid options are refused, naming the option, before anything is written', async () => {
