@@ -151,19 +151,20 @@ describe('simulate --events', () => {
     assert.deepEqual((await partRows(pq)).flat(), csvLines(csv).slice(1, -1));
   });
 
-  test("row groups stay exact in a part larger than the parallel CSV reader's 8 MB scan ranges", async () => {
-    // ~10.5 MB of CSV chunk: a parallel read_csv would cut vectors short at the range boundary and
-    // make row groups of 16384 plus a partial vector.
+  test('row groups stay exact at the largest --row-group-size, in a part spanning many 8 MB CSV scan ranges', async () => {
+    // ~38 MB of CSV chunk: a parallel read_csv would cut vectors short at its range boundaries and
+    // overshoot the row group; 1,048,576 rows is also the size the converter's memory limit must fit.
     const out = join(root, 'pq-big');
+    const n = 1_100_000;
     await simulate({
       out,
       users: 2000,
       items: 3000,
       seed: 2,
-      events: 300_000,
+      events: n,
       format: 'parquet',
-      partEvents: 300_000,
-      rowGroupSize: 16_384,
+      partEvents: n,
+      rowGroupSize: 1_048_576,
     });
     const db = await openDuck();
     try {
@@ -173,7 +174,7 @@ describe('simulate --events', () => {
           `SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata('${file}') ORDER BY 1`,
         )
       ).map((r) => Number(r[1]));
-      assert.deepEqual(groups, [...Array(18).fill(16_384), 300_000 - 18 * 16_384]);
+      assert.deepEqual(groups, [1_048_576, n - 1_048_576]);
     } finally {
       db.close();
     }
@@ -264,6 +265,10 @@ describe('simulate --events', () => {
         /--row-group-size is 100000, expected a multiple of 2048 .*round it up to 100352/,
       ],
       [{ format: 'parquet', rowGroupSize: 1024 }, /--row-group-size is 1024/],
+      [
+        { format: 'parquet', rowGroupSize: 2_097_152 },
+        /--row-group-size is 2097152, expected an integer in \[2048, 1048576\]/,
+      ],
       [
         { format: 'parquet', partEvents: 5 },
         /--part-events is 5, below --slate-size 10: a part holds whole requests/,

@@ -72,7 +72,7 @@ export function register(program: Command): void {
     )
     .option(
       '--row-group-size <n>',
-      `parquet: rows per row group, a multiple of 2048 (default ${PARQUET_DEFAULTS.rowGroupSize})`,
+      `parquet: rows per row group, a multiple of 2048 up to 1048576 (default ${PARQUET_DEFAULTS.rowGroupSize})`,
       intOption('--row-group-size', 1),
     )
     .option('--quiet', 'no progress bar')
