@@ -20,8 +20,25 @@
  *                   everything needed to rebuild the ground truth (`loadWorld(DIR)`) — the latents
  *                   are regenerated from the seed, not stored.
  *
- * With `format: 'parquet'` the three tables are DIR/{users,items,events}.parquet with the same
- * columns (the CSVs are streamed through DuckDB COPY and removed).
+ * With `format: 'parquet'` users and items are DIR/{users,items}.parquet with the same columns, and
+ * the events are partitioned: DIR/events/part-00000.parquet, part-00001.parquet, ... in log order,
+ * each holding at most `partEvents` events (whole requests: a slate never straddles two parts), in
+ * row groups of exactly `rowGroupSize` rows (the last of each part shorter), zstd-compressed. Read
+ * the parts in index order (sort the names) to get the log in ts order. The parts are produced while
+ * the simulation runs: each is written as a CSV chunk and converted by DuckDB COPY in the background
+ * (one thread) while the next chunk is simulated, then the chunk is deleted, so memory and disk use
+ * do not grow with the number of events. world.json's `files.eventParts` lists the parts.
+ *
+ * Size: `days` simulates that many whole days; `events` instead simulates day after day until exactly
+ * that many events are written: the last day is cut short at the N-th event, and the last request's
+ * slate is truncated if the N-th event falls inside it (that request logs fewer than `slateSize`
+ * exposures). The first N events of an `events: N` run equal the first N events of any `days` run of
+ * the same options that has at least N (the day's random streams do not depend on where the run
+ * stops). world.json records the days actually simulated (the last possibly partial) and the counts.
+ *
+ * Every output is written under a temporary name (`*.partial`, the events in DIR/events.partial/)
+ * and renamed when complete, world.json last, so an interrupted run never leaves a complete-looking
+ * dataset; a previous run's outputs are removed first.
  *
  * Logging policy (the exposure mechanism; NOT the ground truth): per request, ~40 candidates are
  * drawn from (a) the user's home categories by item popularity, (b) the categories and shops of the
@@ -31,20 +48,26 @@
  * position p is Bernoulli(examination(p) · pClick), the dwell given a click is long (> 50 s) with
  * probability pLongDwell.
  *
- * Same options ⇒ byte-identical files: every random draw comes from a stream keyed by
- * (seed, kind, index) (see `keyedRng`).
+ * Same options ⇒ byte-identical CSV files and Parquet files with identical rows: every random draw
+ * comes from a stream keyed by (seed, kind, index) (see `keyedRng`). `partEvents` and
+ * `rowGroupSize` change only how the rows are cut into files and row groups, never the rows.
  */
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
+  statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Rng } from '../engine/rng.js';
 import { AliasSampler } from './samples.js';
 import {
@@ -61,7 +84,13 @@ import {
 } from './world.js';
 
 export interface SimulationParams {
+  /** Days simulated; with `eventLimit`, the last one is cut short at the limit. */
   days: number;
+  /**
+   * Set when the run was sized by event count (`events` option): the log stops after exactly this
+   * many events, truncating the last request's slate if needed. Absent for a whole-days run.
+   */
+  eventLimit?: number;
   /** Mean requests per user per day (each user's rate is scaled by a lognormal activity). */
   requestsPerUserDay: number;
   slateSize: number;
@@ -101,7 +130,13 @@ export interface SimulationManifest {
   world: WorldParams;
   simulation: SimulationParams;
   counts: SimulationCounts;
-  files: { users: string; items: string; events: string };
+  /**
+   * Paths relative to DIR. `events` is 'events.csv', or 'events' (a folder) for Parquet, whose parts
+   * `eventParts` lists in log order.
+   */
+  files: { users: string; items: string; events: string; eventParts?: string[] };
+  /** Parquet only: how the event parts were cut (these never change the rows). */
+  parquet?: { partEvents: number; rowGroupSize: number; compression: 'zstd' };
 }
 
 export const SIMULATION_FORMAT_VERSION = 1;
@@ -112,22 +147,43 @@ export interface SimulateOptions {
   out: string;
   users: number;
   items: number;
-  days: number;
+  /**
+   * Whole days to simulate. Exclusive with `events`; when neither is given, SIMULATE_DEFAULTS.days.
+   */
+  days?: number;
+  /**
+   * Simulate until exactly this many events are written, however many days that takes (about
+   * events / (users × requestsPerUserDay × slateSize)); the last request's slate is truncated if
+   * the N-th event falls inside it. Exclusive with `days`.
+   */
+  events?: number;
   seed: number;
   requestsPerUserDay?: number;
   slateSize?: number;
   candidatesPerRequest?: number;
   format?: 'csv' | 'parquet';
-  /** Called after each simulated day. */
-  onProgress?: (day: number, days: number, counts: SimulationCounts) => void;
+  /** Parquet only: the most events in one part file (default PARQUET_DEFAULTS.partEvents). */
+  partEvents?: number;
+  /**
+   * Parquet only: rows per row group (default PARQUET_DEFAULTS.rowGroupSize). A multiple of 2048:
+   * DuckDB writes whole 2048-row vectors, so any other size would silently be rounded up; at most
+   * 1,048,576 (the converter's memory grows with it).
+   */
+  rowGroupSize?: number;
+  /** Called after each simulated day; `days` is undefined for an `events`-sized run. */
+  onProgress?: (day: number, days: number | undefined, counts: SimulationCounts) => void;
 }
 
 export interface SimulationResult extends SimulationCounts {
   manifest: SimulationManifest;
   /** Bytes written for the event table (CSV bytes, before any parquet conversion). */
   eventBytes: number;
-  /** World generation, users/items tables, the event stream, and end to end (incl. parquet conversion). */
-  seconds: { world: number; tables: number; events: number; total: number };
+  /**
+   * World generation, users/items tables, the event stream, and end to end (incl. parquet
+   * conversion). `conversionWait` is the part of `events` plus the tail the simulation spent
+   * waiting for the background Parquet conversion (0 for CSV): small when conversion overlaps.
+   */
+  seconds: { world: number; tables: number; events: number; total: number; conversionWait: number };
 }
 
 /** The defaults of `kdrec simulate`: the small embedded world (builds in a few seconds). */
@@ -141,8 +197,20 @@ export const SIMULATE_DEFAULTS = {
   candidatesPerRequest: 40,
 } as const;
 
+/**
+ * Parquet layout defaults: 32 row groups of 131,072 rows per part (~4.2M events, ~150 MB of CSV
+ * chunk on disk at a time, ~15–20 MB of Parquet per part).
+ */
+export const PARQUET_DEFAULTS = { partEvents: 4_194_304, rowGroupSize: 131_072 } as const;
+/** DuckDB's vector size: Parquet row groups are built from whole vectors. */
+const DUCKDB_VECTOR = 2048;
+/** The largest --row-group-size: the converter's memory grows with it (see ParquetConverter). */
+const MAX_ROW_GROUP = 1_048_576;
+/** Upper bound on simulated days (also bounds an `events` run that would never end). */
+const MAX_DAYS = 36_500;
+
 export function defaultSimulationParams(
-  o: Pick<SimulateOptions, 'days' | 'requestsPerUserDay' | 'slateSize' | 'candidatesPerRequest'>,
+  o: Pick<SimulateOptions, 'requestsPerUserDay' | 'slateSize' | 'candidatesPerRequest'> & { days: number },
 ): SimulationParams {
   const slateSize = o.slateSize ?? SIMULATE_DEFAULTS.slateSize;
   return {
@@ -221,7 +289,13 @@ class CsvFileWriter {
   private prefixLen = 0;
   bytes = 0;
 
-  constructor(readonly path: string) {
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  /** Flushes and closes the current file and continues in a new one (`bytes` keeps counting). */
+  reopen(path: string): void {
+    this.close();
     this.fd = openSync(path, 'w');
   }
 
@@ -282,9 +356,12 @@ class CsvFileWriter {
     this.pos = 0;
   }
 
+  /** Flushes and closes; a second call does nothing (so error paths can close unconditionally). */
   close(): void {
+    if (this.fd < 0) return;
     this.flush();
     closeSync(this.fd);
+    this.fd = -1;
   }
 }
 
@@ -308,7 +385,8 @@ class IntColumn {
 /**
  * All users' clicks of the trailing window, in time order, with a per-user backward chain
  * (prev = the same user's previous click), so a user's state is a walk over their own recent
- * clicks only. Entries older than the window are dropped at each day boundary.
+ * clicks only. Entries older than the window are dropped at each day boundary and whenever the
+ * arrays are full, so the log holds about one window of clicks rather than growing with the days.
  */
 class ClickLog {
   ts: Float64Array;
@@ -319,31 +397,45 @@ class ClickLog {
   n = 0;
   readonly userLast: Float64Array;
 
-  constructor(nUsers: number, capacity: number) {
+  constructor(
+    nUsers: number,
+    capacity: number,
+    private readonly windowSeconds: number,
+  ) {
     this.ts = new Float64Array(Math.max(16, capacity));
     this.item = new Int32Array(this.ts.length);
     this.prev = new Float64Array(this.ts.length);
     this.userLast = new Float64Array(nUsers).fill(-1);
   }
 
+  /** Appends a click; `ts` must not decrease between calls (requests are served in time order). */
   add(user: number, ts: number, item: number): void {
+    // Full: first drop the clicks no later request can see (at or before ts − window), and grow
+    // only if that frees less than a quarter (so compaction stays amortised O(1) per click).
+    // Without this the day-boundary compaction alone keeps the previous day and today, and the
+    // arrays double whenever clicks per day rise.
     if (this.n === this.ts.length) {
-      const cap = this.n * 2;
-      const t = new Float64Array(cap);
-      t.set(this.ts);
-      this.ts = t;
-      const it = new Int32Array(cap);
-      it.set(this.item);
-      this.item = it;
-      const p = new Float64Array(cap);
-      p.set(this.prev);
-      this.prev = p;
+      this.compact(ts - this.windowSeconds);
+      if (this.n > 0.75 * this.ts.length) this.grow();
     }
     this.ts[this.n] = ts;
     this.item[this.n] = item;
     this.prev[this.n] = this.userLast[user]!;
     this.userLast[user] = this.base + this.n;
     this.n++;
+  }
+
+  private grow(): void {
+    const cap = this.ts.length * 2;
+    const t = new Float64Array(cap);
+    t.set(this.ts);
+    this.ts = t;
+    const it = new Int32Array(cap);
+    it.set(this.item);
+    this.item = it;
+    const p = new Float64Array(cap);
+    p.set(this.prev);
+    this.prev = p;
   }
 
   /** Drops entries with ts <= cutoff (they can no longer be in any window). */
@@ -380,18 +472,76 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
+/** Validated output settings of one run. */
+interface OutputPlan {
+  format: 'csv' | 'parquet';
+  partEvents: number;
+  rowGroupSize: number;
+}
+
 /**
- * Simulates the world and writes DIR/{users,items,events}.{csv|parquet} and DIR/world.json.
- * Files are written under temporary names and renamed at the end, so an interrupted run never
- * leaves a complete-looking dataset.
+ * Checks the size and layout options together; returns the days to simulate (MAX_DAYS as the
+ * bound of an `events` run) and the output plan. Every message names the CLI option.
+ */
+function checkOptions(opts: SimulateOptions, slateSize: number): { days: number; plan: OutputPlan } {
+  if (opts.days !== undefined && opts.events !== undefined) {
+    throw new Error(
+      'simulate: --days and --events are alternatives: --days D simulates D whole days, --events N ' +
+        'simulates until exactly N events (the days follow from --users × --requests-per-user-day × ' +
+        '--slate-size); give one of them',
+    );
+  }
+  if (opts.days !== undefined) checkInt('--days', opts.days, 1, MAX_DAYS);
+  if (opts.events !== undefined) checkInt('--events', opts.events, 1);
+  const format = opts.format ?? 'csv';
+  if (format !== 'csv' && format !== 'parquet') {
+    throw new Error(`simulate: --format is '${format}', expected csv or parquet`);
+  }
+  if (format === 'csv') {
+    // Accepting them silently would let a user believe the CSV was partitioned.
+    for (const [name, v] of [
+      ['--part-events', opts.partEvents],
+      ['--row-group-size', opts.rowGroupSize],
+    ] as const) {
+      if (v !== undefined) throw new Error(`simulate: ${name} applies only to --format parquet`);
+    }
+  }
+  const partEvents = opts.partEvents ?? PARQUET_DEFAULTS.partEvents;
+  const rowGroupSize = opts.rowGroupSize ?? PARQUET_DEFAULTS.rowGroupSize;
+  checkInt('--part-events', partEvents, 1);
+  if (partEvents < slateSize) {
+    throw new Error(
+      `simulate: --part-events is ${partEvents}, below --slate-size ${slateSize}: a part holds whole requests`,
+    );
+  }
+  // The upper bound keeps the converter's memory bounded and is the largest size measured.
+  checkInt('--row-group-size', rowGroupSize, DUCKDB_VECTOR, MAX_ROW_GROUP);
+  if (rowGroupSize % DUCKDB_VECTOR !== 0) {
+    throw new Error(
+      `simulate: --row-group-size is ${rowGroupSize}, expected a multiple of ${DUCKDB_VECTOR} ` +
+        `(DuckDB builds row groups from whole ${DUCKDB_VECTOR}-row vectors and would round it up to ` +
+        `${Math.ceil(rowGroupSize / DUCKDB_VECTOR) * DUCKDB_VECTOR})`,
+    );
+  }
+  return {
+    days: opts.days ?? (opts.events !== undefined ? MAX_DAYS : SIMULATE_DEFAULTS.days),
+    plan: { format, partEvents, rowGroupSize },
+  };
+}
+
+/**
+ * Simulates the world and writes DIR/{users,items}.{csv|parquet}, DIR/events.csv or the Parquet
+ * parts DIR/events/part-NNNNN.parquet, and DIR/world.json (see the module comment for the layout
+ * and the temporary names that keep an interrupted run from looking complete).
  */
 export async function simulate(opts: SimulateOptions): Promise<SimulationResult> {
   const t0 = performance.now();
   checkInt('--users', opts.users, 1, 2 ** 31 - 1);
   checkInt('--items', opts.items, 1, 2 ** 31 - 1);
-  checkInt('--days', opts.days, 1, 36500);
   checkInt('--seed', opts.seed, 0, Number.MAX_SAFE_INTEGER);
-  const sim = defaultSimulationParams(opts);
+  const slateSize = opts.slateSize ?? SIMULATE_DEFAULTS.slateSize;
+  const { days, plan } = checkOptions(opts, slateSize);
+  const sim = defaultSimulationParams({ ...opts, days });
   if (!(Number.isFinite(sim.requestsPerUserDay) && sim.requestsPerUserDay > 0)) {
     throw new Error(`simulate: --requests-per-user-day is ${sim.requestsPerUserDay}, expected a number > 0`);
   }
@@ -402,43 +552,77 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
     sim.slateSize,
     100000,
   );
-  const format = opts.format ?? 'csv';
-  if (format !== 'csv' && format !== 'parquet') {
-    throw new Error(`simulate: --format is '${format}', expected csv or parquet`);
+  if (opts.events !== undefined) {
+    // Refuse up front what cannot finish within MAX_DAYS. users × rate × slate over-estimates a
+    // day's events (sessions stop at midnight), so this never refuses a run that would finish.
+    const perDay = opts.users * sim.requestsPerUserDay * sim.slateSize;
+    if (opts.events / perDay > MAX_DAYS) {
+      throw new Error(
+        `simulate: --events ${opts.events} needs more than ${Math.ceil(opts.events / perDay)} days at ` +
+          `≤ ${perDay} events per day (--users × --requests-per-user-day × --slate-size); the limit is ` +
+          `${MAX_DAYS} days: raise --users or --requests-per-user-day`,
+      );
+    }
+    sim.eventLimit = opts.events;
   }
+  const { format } = plan;
 
   const world = new World(defaultWorldParams({ seed: opts.seed, users: opts.users, items: opts.items }));
   const tWorld = performance.now();
   mkdirSync(opts.out, { recursive: true });
-  // Remove a previous run's outputs first: a stale events.csv next to a new events.parquet (or a
-  // stale world.json next to new tables) would be read as if it belonged to this run.
-  for (const name of [
-    'world.json',
-    ...['users', 'items', 'events'].flatMap((b) => [`${b}.csv`, `${b}.parquet`]),
-  ]) {
-    rmSync(join(opts.out, name), { force: true });
-  }
+  removeStaleOutputs(opts.out);
 
   const usersTmp = join(opts.out, 'users.csv.partial');
   const itemsTmp = join(opts.out, 'items.csv.partial');
-  const eventsTmp = join(opts.out, 'events.csv.partial');
   writeUsers(world, usersTmp);
   writeItems(world, itemsTmp);
   const tTables = performance.now();
-  const counts = writeEvents(world, sim, eventsTmp, opts.onProgress);
-  const tEvents = performance.now();
 
-  const files = { users: `users.${format}`, items: `items.${format}`, events: `events.${format}` };
+  const files: SimulationManifest['files'] = {
+    users: `users.${format}`,
+    items: `items.${format}`,
+    events: format === 'csv' ? 'events.csv' : EVENTS_DIR,
+  };
+  let counts: SimulationCounts & { eventBytes: number };
+  let tEvents: number;
+  let conversionWait = 0;
   if (format === 'csv') {
+    const eventsTmp = join(opts.out, 'events.csv.partial');
+    const f = new CsvFileWriter(eventsTmp);
+    try {
+      f.text(EVENTS_HEADER);
+      counts = await writeEvents(world, sim, { f, partEvents: Infinity, nextPart: noParts }, opts.onProgress);
+    } finally {
+      f.close();
+    }
+    tEvents = performance.now();
     renameSync(usersTmp, join(opts.out, files.users));
     renameSync(itemsTmp, join(opts.out, files.items));
     renameSync(eventsTmp, join(opts.out, files.events));
   } else {
-    await csvToParquet(opts.out, [
-      [usersTmp, files.users, USERS_COLUMNS],
-      [itemsTmp, files.items, ITEMS_COLUMNS],
-      [eventsTmp, files.events, EVENTS_COLUMNS],
-    ]);
+    const converter = await ParquetConverter.open(plan.rowGroupSize);
+    try {
+      // The small tables convert in the background while the first part is simulated.
+      converter.submit(usersTmp, join(opts.out, 'users.parquet.partial'), USERS_COLUMNS);
+      converter.submit(itemsTmp, join(opts.out, 'items.parquet.partial'), ITEMS_COLUMNS);
+      const parts = new EventParts(join(opts.out, `${EVENTS_DIR}.partial`), plan.partEvents, converter);
+      try {
+        counts = await writeEvents(world, sim, parts.output, opts.onProgress);
+      } finally {
+        parts.output.f.close();
+      }
+      tEvents = performance.now();
+      await parts.finish();
+      files.eventParts = parts.names.map((n) => `${EVENTS_DIR}/${n}`);
+      conversionWait = converter.waitSeconds;
+    } finally {
+      // A failed run may leave a COPY running on the connection: let it end before closing.
+      await converter.settle();
+      converter.close();
+    }
+    renameSync(join(opts.out, 'users.parquet.partial'), join(opts.out, files.users));
+    renameSync(join(opts.out, 'items.parquet.partial'), join(opts.out, files.items));
+    renameSync(join(opts.out, `${EVENTS_DIR}.partial`), join(opts.out, EVENTS_DIR));
   }
   const manifest: SimulationManifest = {
     formatVersion: SIMULATION_FORMAT_VERSION,
@@ -451,6 +635,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       longDwells: counts.longDwells,
     },
     files,
+    ...(format === 'parquet'
+      ? { parquet: { partEvents: plan.partEvents, rowGroupSize: plan.rowGroupSize, compression: 'zstd' } }
+      : {}),
   };
   writeFileSync(join(opts.out, 'world.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const tEnd = performance.now();
@@ -463,12 +650,215 @@ export async function simulate(opts: SimulateOptions): Promise<SimulationResult>
       tables: (tTables - tWorld) / 1000,
       events: (tEvents - tTables) / 1000,
       total: (tEnd - t0) / 1000,
+      conversionWait,
     },
   };
 }
 
+/** The Parquet event folder, relative to DIR. */
+const EVENTS_DIR = 'events';
+/** A part of the event folder: its Parquet file, or (while running) its CSV chunk or temporary file. */
+const PART_FILE_RE = /^part-\d{5,}\.(parquet|csv)(\.partial)?$/;
+
+function partName(k: number): string {
+  return `part-${String(k).padStart(5, '0')}`;
+}
+
+/**
+ * Removes a previous run's outputs: a stale events.csv next to new Parquet parts (or a stale
+ * world.json next to new tables) would be read as if it belonged to this run. The event folders
+ * are removed only if they hold nothing but part files, so pointing --out at a folder with
+ * unrelated data in an `events/` subfolder fails instead of deleting it.
+ */
+function removeStaleOutputs(dir: string): void {
+  // Check both folders before deleting anything, so a refusal leaves the previous run intact.
+  const folders: { path: string; entries: string[] }[] = [];
+  for (const name of [EVENTS_DIR, `${EVENTS_DIR}.partial`]) {
+    const path = join(dir, name);
+    if (!existsSync(path)) continue;
+    if (!statSync(path).isDirectory()) {
+      throw new Error(
+        `simulate: ${path} exists and is not a folder of event parts; remove it or use another --out`,
+      );
+    }
+    const entries = readdirSync(path);
+    const foreign = entries.filter((e) => !PART_FILE_RE.test(e));
+    if (foreign.length) {
+      throw new Error(
+        `simulate: ${path} holds files kdrec simulate did not write (${foreign.slice(0, 5).join(', ')}` +
+          `${foreign.length > 5 ? ', ...' : ''}); remove them or use another --out`,
+      );
+    }
+    folders.push({ path, entries });
+  }
+  for (const name of [
+    'world.json',
+    ...['users', 'items', 'events'].flatMap((b) => [
+      `${b}.csv`,
+      `${b}.parquet`,
+      `${b}.csv.partial`,
+      `${b}.parquet.partial`,
+    ]),
+  ]) {
+    rmSync(join(dir, name), { force: true });
+  }
+  for (const { path, entries } of folders) {
+    for (const e of entries) rmSync(join(path, e));
+    rmdirSync(path);
+  }
+}
+
+/** Where `writeEvents` sends rows: one CSV file, or one CSV chunk per Parquet part. */
+interface EventOutput {
+  f: CsvFileWriter;
+  /** The most rows in one file; a request's slate is never split across files. */
+  partEvents: number;
+  /** Closes the current file (handing it on) and continues `f` in the next one, header written. */
+  nextPart(): Promise<void>;
+}
+
+async function noParts(): Promise<void> {
+  throw new Error('simulate: internal error: a single CSV output has no parts');
+}
+
+/**
+ * The Parquet event parts of one run: a CSV chunk per part in `dir` (the temporary events folder),
+ * converted in the background by `converter` while the next chunk is written.
+ */
+class EventParts {
+  readonly names: string[] = [];
+  readonly output: EventOutput;
+  private readonly f: CsvFileWriter;
+
+  constructor(
+    private readonly dir: string,
+    partEvents: number,
+    private readonly converter: ParquetConverter,
+  ) {
+    mkdirSync(dir);
+    this.f = new CsvFileWriter(this.chunkPath(0));
+    this.f.text(EVENTS_HEADER);
+    this.output = { f: this.f, partEvents, nextPart: () => this.nextPart() };
+  }
+
+  private chunkPath(k: number): string {
+    return join(this.dir, `${partName(k)}.csv`);
+  }
+
+  /** Hands the current chunk to the converter and starts the next one. */
+  private async nextPart(): Promise<void> {
+    const k = this.names.length;
+    // Backpressure: at most one chunk converts while the next is written, so at most two CSV
+    // chunks are on disk at any time however long the run.
+    await this.converter.idle();
+    this.f.reopen(this.chunkPath(k + 1));
+    this.f.text(EVENTS_HEADER);
+    this.submit(k);
+  }
+
+  private submit(k: number): void {
+    const name = `${partName(k)}.parquet`;
+    this.names.push(name);
+    this.converter.submit(this.chunkPath(k), join(this.dir, `${name}.partial`), EVENTS_COLUMNS, () =>
+      renameSync(join(this.dir, `${name}.partial`), join(this.dir, name)),
+    );
+  }
+
+  /** Converts the last chunk (already closed by the caller) and waits for every conversion. */
+  async finish(): Promise<void> {
+    this.submit(this.names.length);
+    await this.converter.idle();
+  }
+}
+
+/** DuckDB's memory limit for converting with row groups of `rowGroupSize` rows (see `open`). */
+function converterMemoryMB(rowGroupSize: number): number {
+  return 64 + Math.ceil((rowGroupSize * 192) / 2 ** 20);
+}
+
+/**
+ * CSV → Parquet conversions with DuckDB COPY, run one at a time in the background. DuckDB runs a
+ * query on a libuv worker thread, so a COPY proceeds while the simulation loop keeps the JS thread
+ * busy; only its completion waits for the loop to yield (at the next part). One DuckDB thread: the
+ * simulation holds one core and conversion (~5M rows/s) is ~15× faster than simulation, so more
+ * threads would only contend with it. `parallel = false` reads each CSV with one scanner, whose
+ * chunks are whole 2048-row vectors, so every row group but a file's last has exactly
+ * `rowGroupSize` rows (the parallel reader's partial chunks at its 8 MB boundaries make groups of
+ * rowGroupSize plus up to a vector).
+ */
+class ParquetConverter {
+  private queue: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  /** Seconds spent in `idle()` waiting for conversions to finish. */
+  waitSeconds = 0;
+
+  private constructor(
+    private readonly db: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+    private readonly rowGroupSize: number,
+  ) {}
+
+  static async open(rowGroupSize: number): Promise<ParquetConverter> {
+    // Loaded on demand: a CSV run never needs the native module.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    await conn.run('SET threads = 1');
+    // Without a limit (default: 80% of RAM) a COPY's peak allocation, and with it the process's
+    // RSS, rose with every part (~+450 MB over 4 parts of 4.2M rows, measured), although DuckDB
+    // reports nothing in use between COPYs. A COPY needs one ~31 MB CSV buffer plus the row group
+    // being encoded; the minimum that worked was 64 MB at 131,072 rows, 96 MB at 262,144, 128 MB at
+    // 524,288 and 160 MB at 1,048,576, so this leaves a margin over each.
+    await conn.run(`SET memory_limit = '${converterMemoryMB(rowGroupSize)}MB'`);
+    return new ParquetConverter(db, conn, rowGroupSize);
+  }
+
+  /**
+   * Queues the conversion of `csv` to the Parquet file `target`; when it is written, `done` runs and
+   * the CSV is deleted. A failure is kept and rethrown by the next `idle()` (a rejected promise
+   * nobody awaits yet would be an unhandled rejection).
+   */
+  submit(csv: string, target: string, columns: Record<string, string>, done?: () => void): void {
+    const cols = Object.entries(columns)
+      .map(([k, t]) => `'${k}': '${t}'`)
+      .join(', ');
+    const sql =
+      `COPY (SELECT * FROM read_csv('${sqlPath(csv)}', header = true, parallel = false, columns = {${cols}})) ` +
+      `TO '${sqlPath(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.rowGroupSize})`;
+    this.queue = this.queue.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.conn.run(sql);
+        done?.();
+        rmSync(csv);
+      } catch (e) {
+        this.failure = new Error(`simulate: converting ${csv} to ${target}: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  /** Waits until every queued conversion is done; throws the first failure. */
+  async idle(): Promise<void> {
+    const t = performance.now();
+    await this.queue;
+    this.waitSeconds += (performance.now() - t) / 1000;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Waits for the queue to drain, ignoring failures (for cleanup after an error). */
+  async settle(): Promise<void> {
+    await this.queue;
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.db.closeSync();
+  }
+}
+
 const USERS_COLUMNS = { user_id: 'INTEGER', age_bucket: 'INTEGER', gender: 'INTEGER', region: 'INTEGER' };
 const ITEMS_COLUMNS = { item_id: 'INTEGER', category: 'INTEGER', shop: 'INTEGER', clickbait: 'FLOAT' };
+const EVENTS_HEADER = 'ts,request_id,user_id,item_id,position,click,dwell_s,long_dwell\n';
 const EVENTS_COLUMNS = {
   ts: 'BIGINT',
   request_id: 'BIGINT',
@@ -546,18 +936,23 @@ class CandidateSampler {
   }
 }
 
-/** Streams the event table day by day; returns the counts and bytes written. */
-function writeEvents(
+/**
+ * Streams the event table day by day into `out`, for `sim.days` days or, with `sim.eventLimit`,
+ * until exactly that many events (then `sim.days` is set to the days begun). Returns the counts
+ * and CSV bytes written.
+ */
+async function writeEvents(
   world: World,
   sim: SimulationParams,
-  path: string,
+  out: EventOutput,
   onProgress: SimulateOptions['onProgress'],
-): SimulationCounts & { eventBytes: number } {
+): Promise<SimulationCounts & { eventBytes: number }> {
   const p = world.params;
   const nUsers = world.nUsers;
   const day = 86_400;
-  const f = new CsvFileWriter(path);
-  f.text('ts,request_id,user_id,item_id,position,click,dwell_s,long_dwell\n');
+  const { f, partEvents } = out;
+  const limit = sim.eventLimit ?? Infinity;
+  let partRows = 0;
 
   // Per-user activity (lognormal, mean 1) scales the request rate.
   const activity = new Float32Array(nUsers);
@@ -567,7 +962,7 @@ function writeEvents(
   }
   const sampler = new CandidateSampler(world, sim.policy.popularityExponent);
   const expectedPerDay = Math.ceil(nUsers * sim.requestsPerUserDay * 1.2) + 1024;
-  const log = new ClickLog(nUsers, Math.ceil(expectedPerDay * sim.slateSize * 0.1));
+  const log = new ClickLog(nUsers, Math.ceil(expectedPerDay * sim.slateSize * 0.1), p.windowSeconds);
   const state = new ShortTermState();
   const stamp = new Int32Array(world.nItems).fill(-1);
   const K = sim.candidatesPerRequest;
@@ -584,7 +979,8 @@ function writeEvents(
 
   const counts = { requests: 0, events: 0, clicks: 0, longDwells: 0 };
   let requestId = 0;
-  for (let dd = 0; dd < sim.days; dd++) {
+  let dd = 0;
+  for (; dd < sim.days && counts.events < limit; dd++) {
     const dayStart = sim.startTs + dd * day;
     log.compact(dayStart - p.windowSeconds);
 
@@ -654,7 +1050,13 @@ function writeEvents(
           relevanceWeight * (aff + relevanceNoise * r.normal()) +
           popularityWeight * world.itemLogPop[cand[c]!]!;
       }
-      const slate = Math.min(S, nc);
+      // The event limit truncates the last slate; the positions kept draw exactly as untruncated.
+      const slate = Math.min(S, nc, limit - counts.events);
+      if (partRows + slate > partEvents) {
+        await out.nextPart();
+        partRows = 0;
+      }
+      partRows += slate;
       f.setPrefix(ts, requestId, u);
       let nClicked = 0;
       for (let pos = 0; pos < slate; pos++) {
@@ -699,10 +1101,20 @@ function writeEvents(
       for (let c = 0; c < nClicked; c++) log.add(u, ts, clicked[c]!);
       requestId++;
       counts.requests++;
+      if (counts.events === limit) break;
     }
-    onProgress?.(dd + 1, sim.days, { ...counts });
+    onProgress?.(dd + 1, sim.eventLimit === undefined ? sim.days : undefined, { ...counts });
   }
-  f.close();
+  if (sim.eventLimit !== undefined && counts.events < limit) {
+    // Only reachable when the up-front estimate in simulate() was far off (e.g. tiny catalogues
+    // whose slates are shorter than --slate-size).
+    throw new Error(
+      `simulate: only ${counts.events} of --events ${limit} after ${sim.days} days (the limit); ` +
+        'raise --users or --requests-per-user-day',
+    );
+  }
+  sim.days = dd;
+  f.flush();
   return { ...counts, eventBytes: f.bytes };
 }
 
@@ -710,31 +1122,6 @@ function swap(a: Int32Array | Float64Array, i: number, j: number): void {
   const t = a[i]!;
   a[i] = a[j]!;
   a[j] = t;
-}
-
-/** Converts the temporary CSVs to parquet with DuckDB (streaming COPY), then removes them. */
-async function csvToParquet(dir: string, tables: [string, string, Record<string, string>][]): Promise<void> {
-  const { DuckDBInstance } = await import('@duckdb/node-api');
-  const db = await DuckDBInstance.create(':memory:');
-  const conn = await db.connect();
-  try {
-    for (const [csv, name, columns] of tables) {
-      const cols = Object.entries(columns)
-        .map(([k, t]) => `'${k}': '${t}'`)
-        .join(', ');
-      const target = join(dir, name);
-      const tmp = `${target}.partial`;
-      await conn.run(
-        `COPY (SELECT * FROM read_csv('${sqlPath(csv)}', header = true, columns = {${cols}})) ` +
-          `TO '${sqlPath(tmp)}' (FORMAT parquet, COMPRESSION zstd)`,
-      );
-      renameSync(tmp, target);
-      rmSync(csv);
-    }
-  } finally {
-    conn.closeSync();
-    db.closeSync();
-  }
 }
 
 function sqlPath(p: string): string {

@@ -73,6 +73,24 @@ export function writeSimFixture(dir: string, n = 60, seed = 5, eventsText?: stri
   return events;
 }
 
+/** A DuckDB connection for reading Parquet outputs back (`count` of one file or a glob). */
+export async function openDuck() {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  const rows = async (sql: string): Promise<unknown[][]> =>
+    (await conn.runAndReadAll(sql)).getRowsJS() as unknown[][];
+  return {
+    rows,
+    count: async (file: string): Promise<number> =>
+      Number((await rows(`SELECT count(*) FROM read_parquet('${file}')`))[0]![0]),
+    close: () => {
+      conn.closeSync();
+      db.closeSync();
+    },
+  };
+}
+
 /** A tiny MovieLens-100K directory (u.item has a Latin-1 byte; u.genre ends with an empty line). */
 export function writeMovielensFixture(dir: string): void {
   mkdirSync(dir, { recursive: true });

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type LoadedDataset, privilegedColumns } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/loaders/index.js';
 import { DuckDb } from '../../src/data/readers.js';
 import { readSchemaFile } from '../../src/data/schema.js';
+import { readSimulationManifest, simulate } from '../../src/data/simulator.js';
 import { hashBucket } from '../../src/engine/vocab.js';
 import { SIM_ITEMS, type SimEvent, tempDir, writeSimFixture } from './fixtures.js';
 
@@ -236,4 +237,116 @@ test('schema override from a YAML file: hashed ids, minCount, dropped privileged
     'fields:\n  - { name: leak, kind: numeric, group: user, source: click }\n  - { name: click, kind: label }\n',
   );
   assert.throws(() => readSchemaFile(yamlPath), /a label can never be a feature/);
+});
+
+test('sim loader: partitioned Parquet events are read in part order and equal the CSV of the same options', async () => {
+  const opts = { users: 200, items: 300, seed: 4, requestsPerUserDay: 5, events: 6_005 } as const;
+  const csvDir = tempDir('simparts-csv');
+  const pqDir = tempDir('simparts-pq');
+  await simulate({ out: csvDir, ...opts });
+  await simulate({ out: pqDir, ...opts, format: 'parquet', partEvents: 700, rowGroupSize: 2048 });
+  const parts = readSimulationManifest(pqDir).files.eventParts!;
+  assert.ok(parts.length >= 9, `${parts.length} parts`);
+  const fromCsv = await loadDataset(`sim:${csvDir}`);
+  const fromPq = await loadDataset(`sim:${pqDir}`);
+  assert.equal(fromPq.stats.rows, 6_005);
+  const a = fromCsv.events.columns;
+  const b = fromPq.events.columns;
+  for (let i = 1; i < b.size; i++) assert.ok(b.ts![i]! >= b.ts![i - 1]!, `ts order at row ${i}`);
+  for (const [name, x, y] of [
+    ['ts', a.ts, b.ts],
+    ['requestId', a.requestId, b.requestId],
+    ['userKey', a.userKey, b.userKey],
+    ['itemKey', a.itemKey, b.itemKey],
+    ['item_id', a.cat.item_id, b.cat.item_id],
+    ['hour', a.cat.hour, b.cat.hour],
+    ['click', a.labels.click, b.labels.click],
+    ['long_dwell', a.labels.long_dwell, b.labels.long_dwell],
+    ['user_category_clicks', a.num.user_category_clicks, b.num.user_category_clicks],
+  ] as const) {
+    assert.deepEqual([...y!], [...x!], name);
+  }
+  assert.deepEqual([...fromPq.split], [...fromCsv.split]);
+  // Every part is read (and fingerprinted), each with its own report.
+  const partReads = fromPq.stats.reads.filter((r) => r.file.includes(`${join('events', 'part-')}`));
+  assert.deepEqual(
+    partReads.map((r) => r.file),
+    parts.map((p) => join(pqDir, p)),
+  );
+  assert.equal(
+    partReads.reduce((s, r) => s + r.rows, 0),
+    6_005,
+  );
+  for (const p of parts) assert.ok(fromPq.fingerprint.files.some((f) => f.path === join(pqDir, p)));
+});
+
+/**
+ * The fixture's events as two Parquet parts split inside a run of same-second events, so only a
+ * row number that continues across parts keeps the log order; `click` is text in part 1 so one
+ * value can be bad.
+ */
+async function writePartFixture(dir: string, badClick = false): Promise<{ split: number }> {
+  const events = writeSimFixture(dir, 60, 5);
+  let split = 30;
+  while (events[split]!.ts !== events[split - 1]!.ts) split++;
+  const csv = join(dir, 'events.csv');
+  mkdirSync(join(dir, 'events'));
+  const db = await DuckDb.open();
+  const src = `(SELECT *, row_number() OVER () AS _r FROM read_csv('${csv}', header=true))`;
+  await db.run(
+    `COPY (SELECT * EXCLUDE (_r) FROM ${src} WHERE _r <= ${split}) TO '${join(dir, 'events', 'part-00000.parquet')}' (FORMAT parquet)`,
+  );
+  const click = badClick
+    ? `CASE WHEN _r = ${split + 3} THEN 'yes' ELSE click::VARCHAR END AS click`
+    : 'click';
+  await db.run(
+    `COPY (SELECT * EXCLUDE (_r, click), ${click} FROM ${src} WHERE _r > ${split}) TO '${join(dir, 'events', 'part-00001.parquet')}' (FORMAT parquet)`,
+  );
+  db.close();
+  rmSync(csv);
+  return { split };
+}
+
+test('sim loader: parts split inside a same-second run keep log order; a bad value names its part', async () => {
+  const csvDir = tempDir('simpart-ref');
+  writeSimFixture(csvDir, 60, 5);
+  const dir = tempDir('simpart');
+  await writePartFixture(dir);
+  const ref = await loadDataset(`sim:${csvDir}`);
+  const ds = await loadDataset(`sim:${dir}`);
+  assert.deepEqual([...ds.events.columns.requestId!], [...ref.events.columns.requestId!]);
+  assert.deepEqual([...ds.events.columns.itemKey!], [...ref.events.columns.itemKey!]);
+  assert.deepEqual([...ds.events.columns.labels.click!], [...ref.events.columns.labels.click!]);
+
+  const bad = tempDir('simpart-bad');
+  const { split } = await writePartFixture(bad, true);
+  await assert.rejects(
+    loadDataset(`sim:${bad}`),
+    /events\/part-00001\.parquet:3: row 3, column 'click': value 'yes' is not INTEGER/,
+  );
+  const skipped = await loadDataset(`sim:${bad}`, { skipBadRows: true });
+  assert.equal(skipped.stats.rows, 59);
+  assert.deepEqual(
+    skipped.stats.reads.filter((r) => r.skipped).map((r) => [r.file, r.skipped]),
+    [[join(bad, 'events', 'part-00001.parquet'), 1]],
+  );
+  assert.ok(split >= 30);
+});
+
+test('sim loader: a gap in the parts, a foreign file or a stale events.csv next to events/ is refused', async () => {
+  const dir = tempDir('simpart-gap');
+  await writePartFixture(dir);
+  renameSync(join(dir, 'events', 'part-00001.parquet'), join(dir, 'events', 'part-00002.parquet'));
+  await assert.rejects(
+    loadDataset(`sim:${dir}`),
+    /events has no part 1 \(found part-00002\.parquet next\); the event log is incomplete/,
+  );
+  renameSync(join(dir, 'events', 'part-00002.parquet'), join(dir, 'events', 'part-00001.parquet'));
+  writeFileSync(join(dir, 'events', 'README'), 'x');
+  await assert.rejects(loadDataset(`sim:${dir}`), /events\/README is not an event part/);
+  rmSync(join(dir, 'events', 'README'));
+  writeFileSync(join(dir, 'events.csv'), 'ts\n');
+  await assert.rejects(loadDataset(`sim:${dir}`), /events\/ and events\.csv exist; remove the stale one/);
+  rmSync(join(dir, 'events.csv'));
+  assert.equal((await loadDataset(`sim:${dir}`)).stats.rows, 60);
 });

@@ -12,6 +12,7 @@ import {
   UserClickHistory,
   World,
 } from '../../src/data/world.js';
+import { openDuck } from './fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kdrec-sim-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -264,28 +265,18 @@ describe('simulator', () => {
     const dir = join(root, 'pq');
     await simulate({ out: dir, users: 50, items: 80, days: 1, seed: 3 });
     const res = await simulate({ out: dir, users: 200, items: 300, days: 2, seed: 3, format: 'parquet' });
-    assert.deepEqual(readdirSync(dir).sort(), [
-      'events.parquet',
-      'items.parquet',
-      'users.parquet',
-      'world.json',
-    ]);
-    const { DuckDBInstance } = await import('@duckdb/node-api');
-    const db = await DuckDBInstance.create(':memory:');
-    const conn = await db.connect();
-    const count = async (f: string): Promise<number> => {
-      const reader = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM '${join(dir, f)}'`);
-      return reader.getRowObjects()[0]!['n'] as number;
-    };
-    assert.equal(await count('events.parquet'), res.events);
-    assert.equal(await count('users.parquet'), 200);
-    assert.equal(await count('items.parquet'), 300);
-    conn.closeSync();
-    db.closeSync();
+    assert.deepEqual(readdirSync(dir).sort(), ['events', 'items.parquet', 'users.parquet', 'world.json']);
+    assert.deepEqual(readdirSync(join(dir, 'events')), ['part-00000.parquet']);
+    const db = await openDuck();
+    assert.equal(await db.count(join(dir, 'events', 'part-00000.parquet')), res.events);
+    assert.equal(await db.count(join(dir, 'users.parquet')), 200);
+    assert.equal(await db.count(join(dir, 'items.parquet')), 300);
+    db.close();
     assert.deepEqual(readSimulationManifest(dir).files, {
       users: 'users.parquet',
       items: 'items.parquet',
-      events: 'events.parquet',
+      events: 'events',
+      eventParts: ['events/part-00000.parquet'],
     });
   });
 });
