@@ -196,6 +196,7 @@ export function register(program: Command): void {
       '1000000',
     )
     .option('--in-memory-max <n>', 'largest N also trained in memory', '10000000')
+    .option('--runs <n>', 'training runs of each kind, alternated; the medians are reported', '1')
     .option('--dir <dir>', 'work folder (default: a new temporary folder)')
     .option('--keep', 'keep the work folder')
     .option('--json', 'print one JSON line')
@@ -211,6 +212,7 @@ export function register(program: Command): void {
         threads: string;
         maxValidRows: string;
         inMemoryMax: string;
+        runs: string;
         dir?: string;
         keep?: boolean;
         json?: boolean;
@@ -222,6 +224,7 @@ export function register(program: Command): void {
           threads: positiveInt('--threads', o.threads),
           maxValidRows: positiveInt('--max-valid-rows', o.maxValidRows),
           inMemoryMax: positiveInt('--in-memory-max', o.inMemoryMax, 0),
+          runs: positiveInt('--runs', o.runs),
           ...(o.dir !== undefined ? { dir: o.dir } : {}),
           keep: o.keep ?? false,
           ...(o.json ? {} : { log: (m: string) => process.stderr.write(`${m}\n`) }),
@@ -245,10 +248,12 @@ export function register(program: Command): void {
 
 export interface BenchStreamResult {
   events: number;
-  /** Streamed training, samples/s outside validation (final.json trainSamplesPerSec). */
+  /** Streamed training, samples/s outside validation (final.json trainSamplesPerSec); median of runs. */
   samplesPerSec: number;
-  /** The same model on the same prepared rows loaded into memory (null above --in-memory-max). */
+  /** The same model on the same prepared rows loaded into memory (null above --in-memory-max); median. */
   inMemorySamplesPerSec: number | null;
+  /** Every run's figures, streamed and in memory alternating (streamed first). */
+  runs: { samplesPerSec: number[]; inMemorySamplesPerSec: number[] };
   /** Peak RSS of the streamed training process. */
   peakRssBytes: number;
   inMemoryPeakRssBytes: number | null;
@@ -280,6 +285,8 @@ export async function benchStream(opts: {
   threads: number;
   maxValidRows: number;
   inMemoryMax: number;
+  /** Training runs of each kind, alternated (the machine's load moves by ±25%: compare medians). */
+  runs: number;
   dir?: string;
   keep: boolean;
   log?: (msg: string) => void;
@@ -341,22 +348,34 @@ export async function benchStream(opts: {
           'epochs: 1',
         ].join('\n'),
       );
-      run(`train (${name})`, ['train', '--config', cfg, '--run-dir', join(dir, `run-${name}`), '--quiet']);
-      return JSON.parse(readFileSync(join(dir, `run-${name}`, 'final.json'), 'utf8')) as {
+      const runDir = join(dir, `run-${name}`);
+      rmSync(runDir, { recursive: true, force: true });
+      run(`train (${name})`, ['train', '--config', cfg, '--run-dir', runDir, '--quiet']);
+      return JSON.parse(readFileSync(join(runDir, 'final.json'), 'utf8')) as {
         trainSamplesPerSec: number;
         wallSeconds: number;
         peakRssBytes: number;
         parameters: number;
       };
     };
-    const streamed = trainOnce('stream', true);
-    const mem = opts.events <= opts.inMemoryMax ? trainOnce('memory', false) : null;
+    const streams: ReturnType<typeof trainOnce>[] = [];
+    const mems: ReturnType<typeof trainOnce>[] = [];
+    for (let k = 0; k < opts.runs; k++) {
+      streams.push(trainOnce('stream', true));
+      if (opts.events <= opts.inMemoryMax) mems.push(trainOnce('memory', false));
+    }
+    const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)]!;
+    const streamed = streams[0]!;
     return {
       events: opts.events,
-      samplesPerSec: streamed.trainSamplesPerSec,
-      inMemorySamplesPerSec: mem?.trainSamplesPerSec ?? null,
-      peakRssBytes: streamed.peakRssBytes,
-      inMemoryPeakRssBytes: mem?.peakRssBytes ?? null,
+      samplesPerSec: median(streams.map((r) => r.trainSamplesPerSec)),
+      inMemorySamplesPerSec: mems.length ? median(mems.map((r) => r.trainSamplesPerSec)) : null,
+      runs: {
+        samplesPerSec: streams.map((r) => r.trainSamplesPerSec),
+        inMemorySamplesPerSec: mems.map((r) => r.trainSamplesPerSec),
+      },
+      peakRssBytes: Math.max(...streams.map((r) => r.peakRssBytes)),
+      inMemoryPeakRssBytes: mems.length ? Math.max(...mems.map((r) => r.peakRssBytes)) : null,
       parameterAndOptimizerBytes: streamed.parameters * 16,
       parameters: streamed.parameters,
       trainRows: prep.splitRows['train']!,
