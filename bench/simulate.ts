@@ -1,8 +1,8 @@
 /**
  * Throughput of the simulator (`kdrec simulate`) and of the World's batch ground-truth scoring.
  *
- *   node dist/bench/simulate.js [--users N] [--items M] [--days D] [--rpud R] [--runs K] [--out DIR]
- *                               [--format csv|parquet] [--score-users U]
+ *   node dist/bench/simulate.js [--users N] [--items M] [--days D | --events E] [--rpud R] [--runs K]
+ *                               [--out DIR] [--format csv|parquet] [--part-events P] [--score-users U]
  *
  * Prints the median over K runs of events/s and MB/s of the event CSV (the event phase only, and
  * end to end including world generation), the peak RSS of the process (which shows that events
@@ -21,7 +21,9 @@ const { values } = parseArgs({
   options: {
     users: { type: 'string', default: '5000' },
     items: { type: 'string', default: '10000' },
-    days: { type: 'string', default: '3' },
+    days: { type: 'string' },
+    events: { type: 'string' },
+    'part-events': { type: 'string' },
     rpud: { type: 'string', default: '3' },
     runs: { type: 'string', default: '3' },
     out: { type: 'string' },
@@ -46,7 +48,13 @@ function median(xs: number[]): number {
 
 const users = int('users', values.users);
 const items = int('items', values.items);
-const days = int('days', values.days);
+// --events sizes the run by event count instead of days (simulate() refuses both together).
+const size =
+  values.events !== undefined
+    ? { events: int('events', values.events) }
+    : { days: int('days', values.days ?? '3') };
+const partEvents =
+  values['part-events'] !== undefined ? int('part-events', values['part-events']) : undefined;
 const rpud = Number(values.rpud);
 const runs = Math.max(1, int('runs', values.runs));
 const scoreUsers = int('score-users', values['score-users']);
@@ -63,7 +71,16 @@ let bytes = 0;
 let world: World | null = null;
 for (let k = 0; k < runs; k++) {
   const cpu0 = process.cpuUsage();
-  const res = await simulate({ out, users, items, days, seed: 42, requestsPerUserDay: rpud, format });
+  const res = await simulate({
+    out,
+    users,
+    items,
+    ...size,
+    seed: 42,
+    requestsPerUserDay: rpud,
+    format,
+    ...(partEvents !== undefined ? { partEvents } : {}),
+  });
   const cpu = process.cpuUsage(cpu0);
   // Events per CPU-second (user + system) of this process: less sensitive than wall time to the
   // other processes sharing the machine.
@@ -112,7 +129,8 @@ if (world && scoreUsers > 0) {
 
 const rss = process.resourceUsage().maxRSS / 1024;
 process.stdout.write(
-  `\nsimulate --users ${users} --items ${items} --days ${days} --requests-per-user-day ${rpud} --format ${format}` +
+  `\nsimulate --users ${users} --items ${items} ${'events' in size ? `--events ${size.events}` : `--days ${size.days}`} ` +
+    `--requests-per-user-day ${rpud} --format ${format}${partEvents !== undefined ? ` --part-events ${partEvents}` : ''}` +
     ` (median of ${runs} run(s))\n\n` +
     '| events | event CSV | world build | events/s (event phase) | MB/s (event phase) | events/s (end to end) | events per CPU-s (end to end) | peak RSS |\n' +
     '|---|---|---|---|---|---|---|---|\n' +
