@@ -10,9 +10,10 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SplitName } from '../data/dataset.js';
+import type { LabelRoles, SplitName } from '../data/dataset.js';
 import { PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
 import { openPrepared } from '../data/prepared.js';
+import type { Schema } from '../data/schema.js';
 import { type BatchSource, MemorySource, type ShardSpec, shardRows } from '../data/stream.js';
 import type { Model } from '../models/types.js';
 import { parseConfig } from '../train/config.js';
@@ -110,8 +111,8 @@ export async function evaluateRunStreamed(opts: {
   const spec = parseDatasetSpec(cfg.dataset.spec);
   let source: BatchSource;
   let close = async () => {};
-  let schema;
-  let labels;
+  let schema: Schema;
+  let labels: LabelRoles;
   if (spec.kind === PREPARED_KIND) {
     const prep = await openPrepared(spec.path!);
     source = prep.splits[opts.split];

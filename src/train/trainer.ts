@@ -19,14 +19,7 @@ import { join } from 'node:path';
 import { type Batch, ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import type { Schema } from '../data/schema.js';
-import {
-  type BatchReader,
-  type BatchSource,
-  MemorySource,
-  type ShardSpec,
-  type StreamPosition,
-  shardRows,
-} from '../data/stream.js';
+import { type BatchSource, MemorySource, type ShardSpec, shardRows } from '../data/stream.js';
 import { COLUMN_PREFIX, type KdTermSpec } from '../distill/kdTerms.js';
 import { type LambdaSchedule, warmupEndStep } from '../distill/lambdaSchedule.js';
 import { RankDistiller } from '../distill/rankDistiller.js';
@@ -61,6 +54,14 @@ import {
   runPaths,
   writeJsonAtomic,
 } from './runDir.js';
+import {
+  interleavedStream,
+  type RankCollectives,
+  rankStream,
+  type StreamState,
+  singleStream,
+  type TrainStream,
+} from './trainStream.js';
 
 /** The data a run trains on: a fitted schema and batch sources (in memory or streamed from Parquet). */
 export interface TrainData {
@@ -75,6 +76,12 @@ export interface TrainData {
   shuffleBuffer?: number;
   /** Train on shard i of n of the training source (a distributed rank's part). */
   shard?: ShardSpec;
+  /**
+   * Read the global batches of an N-rank job in this one process (`interleavedStream`): batch t is
+   * batch t of each of the N shards, batchSize / N rows each. The single-process reference a
+   * distributed run must equal.
+   */
+  interleave?: number;
   /** Validate on at most this many rows (the first ones, in file order). */
   maxValidRows?: number;
   /** The loaded dataset (catalogue, window features): needed by rank distillation to build list rows. */
@@ -167,6 +174,18 @@ export interface TrainOptions {
   modelContext?: ModelContext;
   /** Called with each training batch before its step (0-based) runs; the batch is only valid during the call. */
   onBatch?: (step: number, batch: Batch) => void;
+  /**
+   * Rank of a distributed (MPI) job (src/train/distributed.ts): this process reads its shard and
+   * steps through the job's collectives; only rank 0 writes the run directory and validates.
+   */
+  distributed?: DistributedTraining;
+}
+
+/** What the loop needs of a distributed job; built by src/train/distributed.ts. */
+export interface DistributedTraining {
+  collectives: RankCollectives;
+  /** The step runner of this rank (gradient exchange over MPI). */
+  runner(parts: StepParts, step: DistillStep, cfg: ExperimentConfig): StepRunner;
 }
 
 export interface TrainResult {
@@ -353,7 +372,7 @@ function selectionScore(r: EvalRecord, role: 'teacher' | 'student', metric: 'auc
 }
 
 /** One training step on a batch: by this thread, or by N data-parallel ranks. */
-interface StepRunner {
+export interface StepRunner {
   readonly optimizers: Record<string, Optimizer>;
   /** RNG streams a checkpoint holds so that a resumed run continues bit-exactly. */
   readonly rngs: Record<string, Rng>;
@@ -361,6 +380,8 @@ interface StepRunner {
   run(batch: Batch, step: number): number;
   /** The named terms of the last step, with their values (combined over the shards). */
   terms(): { name: string; value: number }[];
+  /** Rows the last step trained on over all processes (a rank's batch is only its part). */
+  rows?(): number;
   /** After a checkpoint of step `step` has been loaded. */
   resumedAt(step: number): void;
   close(): Promise<void>;
@@ -522,7 +543,16 @@ function structuredCloneBatch(b: Batch): Batch {
 /** Trains on `config.threads` threads (data parallel when > 1; see dataParallel.ts). */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const p = await prepare(opts);
-  const runner = opts.config.threads > 1 ? await parallelRunner(p, opts) : singleThreadRunner(p, opts.config);
+  if (opts.distributed !== undefined && opts.config.threads > 1)
+    throw new Error(
+      `threads: ${opts.config.threads} — an MPI rank trains on one thread; set threads: 1 (one rank per core)`,
+    );
+  const runner =
+    opts.distributed !== undefined
+      ? opts.distributed.runner(p.parts, p.step, opts.config)
+      : opts.config.threads > 1
+        ? await parallelRunner(p, opts)
+        : singleThreadRunner(p, opts.config);
   try {
     return await trainLoop(opts, p, runner);
   } finally {
@@ -532,11 +562,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
 /** The same as `train` (the name the data-parallel callers use). */
 export const trainAsync = train;
-
-/** What a checkpoint records of the training stream, so a resumed run continues its epoch exactly. */
-interface StreamState extends StreamPosition {
-  signature: string;
-}
 
 async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): Promise<TrainResult> {
   const cfg = opts.config;
@@ -551,7 +576,21 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
   const warmupEnd = roles.joint ? warmupEndStep(lambda) : 0;
   const trainRows = shardRows(trainSet, shard);
   if (trainRows === 0) throw new Error('the training split is empty');
-  const stepsPerEpoch = Math.ceil(trainRows / cfg.batchSize);
+  const dataRng = new Rng(cfg.seed).fork('data');
+  const shuffle = { rng: dataRng, bufferRows: opts.data.shuffleBuffer ?? Number.POSITIVE_INFINITY };
+  const dist = opts.distributed;
+  const isRoot = dist === undefined || dist.collectives.rank === 0;
+  const stream: TrainStream =
+    dist !== undefined
+      ? rankStream(trainSet, { batchSize: cfg.batchSize, shuffle, mpi: dist.collectives })
+      : (opts.data.interleave ?? 1) > 1
+        ? interleavedStream(trainSet, { batchSize: cfg.batchSize, shuffle, ways: opts.data.interleave! })
+        : singleStream(trainSet, {
+            batchSize: cfg.batchSize,
+            shuffle,
+            ...(shard !== undefined ? { shard } : {}),
+          });
+  const stepsPerEpoch = stream.stepsPerEpoch;
   const totalSteps = cfg.steps ?? Math.ceil((cfg.epochs ?? 1) * stepsPerEpoch);
   const optimizers = runner.optimizers;
 
@@ -588,8 +627,10 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
           `${opts.runDir} already holds a run; pass --resume to continue it, or choose another directory`,
         );
       }
-      paths = initRunDir(opts.runDir, cfg, opts.configSource);
+      // Every rank of a job checks the folder above; rank 0 alone creates and writes it.
+      paths = isRoot ? initRunDir(opts.runDir, cfg, opts.configSource) : null;
     }
+    if (!isRoot) paths = null;
   }
 
   const history: EvalRecord[] = [];
@@ -674,6 +715,8 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
   };
 
   const saveAt = (step: number) => {
+    // A collective on a rank stream: every rank asks, at the same steps; rank 0 writes.
+    const streamState = stream.state();
     if (paths === null) return;
     saveCheckpoint(checkpointPath(paths, step), {
       store,
@@ -684,7 +727,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
         mode: cfg.mode,
         run: cfg.name,
         threads: String(cfg.threads),
-        stream: JSON.stringify({ ...reader.position(), signature: reader.signature } satisfies StreamState),
+        stream: JSON.stringify(streamState),
       },
     });
     // Keep the three most recent checkpoints; the selected weights are in best.safetensors.
@@ -694,51 +737,36 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
     }
   };
 
-  const dataRng = new Rng(cfg.seed).fork('data');
-  const shuffle = { rng: dataRng, bufferRows: opts.data.shuffleBuffer ?? Number.POSITIVE_INFINITY };
-  const openEpoch = (e: number, start?: StreamPosition): BatchReader =>
-    trainSet.open({
-      batchSize: cfg.batchSize,
-      epoch: e,
-      shuffle,
-      ...(shard !== undefined ? { shard } : {}),
-      ...(start !== undefined ? { start } : {}),
-    });
   let step = startStep;
   let epoch: number;
-  let reader: BatchReader;
   if (resumeStream !== null) {
     // The checkpoint says where in its epoch the stream stood: reopen there, nothing replayed.
     epoch = resumeStream.epoch;
-    reader = openEpoch(epoch, resumeStream);
-    if (reader.signature !== resumeStream.signature) {
-      await reader.close();
-      throw new Error(
-        `${resumeFrom}: its training stream was laid out as '${resumeStream.signature}', this run's is '${reader.signature}'; ` +
-          'resume with the same dataset, shard and shuffle buffer',
-      );
+    try {
+      stream.open(epoch, resumeStream, step - epoch * stepsPerEpoch);
+    } catch (e) {
+      throw new Error(`${resumeFrom}: ${(e as Error).message}`);
     }
   } else {
     // A checkpoint without a stream position (written before kdrec recorded one): replay the
     // epoch's batches up to the step.
     epoch = Math.floor(step / stepsPerEpoch);
-    reader = openEpoch(epoch);
-    for (let s = epoch * stepsPerEpoch; s < step; s++) await reader.next();
+    stream.open(epoch);
+    for (let s = epoch * stepsPerEpoch; s < step; s++) await stream.next();
   }
   const evalEvery = cfg.evalEvery;
   let lastEvalStep = -1;
 
   try {
     while (step < totalSteps) {
-      let nx = await reader.next();
-      if (nx.done) {
-        await reader.close();
+      let batch = await stream.next();
+      if (batch === null) {
+        await stream.close();
         epoch++;
-        reader = openEpoch(epoch);
-        nx = await reader.next();
-        if (nx.done) throw new Error('the training split yielded no batch');
+        stream.open(epoch);
+        batch = await stream.next();
+        if (batch === null) throw new Error('the training split yielded no batch');
       }
-      const batch = nx.value;
       opts.onBatch?.(step, batch);
       const lam = stepLambda(cfg, step);
       const total = runner.run(batch, step);
@@ -753,7 +781,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
       }
       lastLoss['total'] = total;
       step++;
-      samplesSeen += batch.size;
+      samplesSeen += runner.rows?.() ?? batch.size;
 
       if (opts.onProgress !== undefined) {
         const secs = (performance.now() - t0) / 1000;
@@ -778,7 +806,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
       }
     }
   } finally {
-    await reader.close();
+    await stream.close();
   }
   if (lastEvalStep !== step && history.length === 0) await doEval(step, epoch);
 
