@@ -691,7 +691,8 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
       elapsedSeconds: (performance.now() - t0) / 1000,
     };
     running.clear();
-    if (valid !== undefined && valid.rows > 0) {
+    // Rank 0 validates for the job (the others go on to the next step and wait for it there).
+    if (valid !== undefined && valid.rows > 0 && isRoot) {
       const limit = opts.data.maxValidRows;
       if (teacher !== null && Object.keys(teacherLabels).length > 0) {
         rec.valid.teacher = await validate(
