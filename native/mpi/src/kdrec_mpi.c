@@ -403,9 +403,13 @@ static void watch_end(void) {
 
 /*
  * Node loads addons with dlopen(RTLD_LAZY) and no RTLD_GLOBAL, so libmpi (a dependency of this addon)
- * lands in a private symbol scope. Open MPI's plugins (mca_*.so, dlopen'ed by MPI_Init) are built
- * without linking against libmpi/libopen-pal and expect those symbols in the global scope; without
- * this they fail to load ("undefined symbol: ompi_..." / "opal_..."), and MPI_Init aborts. Re-opening
+ * lands in a private symbol scope. Open MPI's plugins (mca_*.so, dlopen'ed by MPI_Init) expect
+ * libmpi's and libopen-pal's symbols in the global scope; where they cannot see them they fail to
+ * load ("undefined symbol: ompi_..." / "opal_..."), and MPI_Init aborts. Open MPI >= 3.0 links most
+ * plugins against its libraries, but not all: in Debian's 4.1.4, mca_pml_ob1.so and mca_btl_tcp.so
+ * have no DT_NEEDED entry for them. They load there only by luck of order: Open MPI opens plugins with
+ * RTLD_GLOBAL, and the first one that does link libmpi (mca_op_avx) drags libmpi into the global
+ * scope before pml_ob1 is opened (seen with LD_DEBUG=scopes). Re-opening
  * the already loaded libmpi with RTLD_NOLOAD | RTLD_GLOBAL moves it and its dependencies into the
  * global scope. dladdr finds the file that actually provides MPI_Init, so this works whatever the
  * library's soname (libmpi.so.40 for Open MPI 4, libmpi.so.12 for MPICH) or install prefix. The handle
