@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { MPI_TIMEOUT_EXIT_CODE, mpiAvailable, mpiLaunch, mpiTimeoutFromEnv } from '../../src/engine/mpi.js';
 
 const worker = fileURLToPath(new URL('./mpiWorker.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** Far above any case's run time (< 3 s here): reaching it means the job hung. */
 const HANG_MS = 30_000;
 
@@ -25,7 +26,10 @@ function mpirunMissing(): string | null {
 }
 const skipReason = mpirunMissing();
 
-function mpirun(scenario: string): { code: number | null; out: string; ms: number } {
+function mpirun(
+  scenario: string,
+  program = [worker, scenario],
+): { code: number | null; out: string; ms: number } {
   const env = { ...process.env };
   // The test runner's own variables must not reach the ranks, nor a watchdog limit from the caller.
   delete env['NODE_TEST_CONTEXT'];
@@ -33,7 +37,7 @@ function mpirun(scenario: string): { code: number | null; out: string; ms: numbe
   const t0 = Date.now();
   const r = spawnSync(
     'mpirun',
-    ['--oversubscribe', '--allow-run-as-root', '-np', '2', process.execPath, worker, scenario],
+    ['--oversubscribe', '--allow-run-as-root', '-np', '2', process.execPath, ...program],
     { encoding: 'utf8', env, timeout: HANG_MS, killSignal: 'SIGKILL' },
   );
   const ms = Date.now() - t0;
@@ -145,4 +149,36 @@ test('2 ranks: the watchdog (1 s) ends a rank stuck in a barrier with code 124 w
   assert.doesNotMatch(r.out, /barrier returned/);
   // Rank 1 sleeps 8 s: finishing well before that means the watchdog, not rank 1, ended the job.
   assert.ok(r.ms < 6_000, `took ${r.ms} ms`);
+});
+
+test('kdrec doctor --json: MPI availability in a plain process (no MPI_Init), and rank/size under mpirun', (t) => {
+  const env = { ...process.env };
+  delete env['NODE_TEST_CONTEXT'];
+  const plain = spawnSync(process.execPath, [cli, 'doctor', '--json'], { encoding: 'utf8', env });
+  assert.equal(plain.status, 0, plain.stderr);
+  const report = JSON.parse(plain.stdout) as {
+    mpi: { available: boolean; reason?: string; library?: string; launch: unknown };
+  };
+  const a = mpiAvailable();
+  assert.equal(report.mpi.available, a.available);
+  assert.equal(report.mpi.launch, null);
+  if (a.available) assert.equal(report.mpi.library, a.library);
+  else assert.equal(report.mpi.reason, a.reason);
+
+  if (skipReason !== null) return t.skip(skipReason);
+  const r = mpirun('doctor', [cli, 'doctor', '--json']);
+  assert.equal(r.code, 0, r.out);
+  const ranks = r.out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map(
+      (l) =>
+        (JSON.parse(l) as { mpi: { launch: { rank: number; size: number; threadLevel: string } } }).mpi
+          .launch,
+    );
+  assert.deepEqual(ranks.map((l) => l.rank).sort(), [0, 1], r.out);
+  for (const l of ranks) {
+    assert.equal(l.size, 2);
+    assert.equal(l.threadLevel, 'funneled');
+  }
 });
