@@ -48,6 +48,9 @@
 static enum { ST_NONE, ST_INITIALIZED, ST_FINALIZED } state = ST_NONE;
 static pthread_t init_thread;
 static int world_rank = -1, world_size = 0;
+/* Per-call scratch sized by world_size, allocated once by init: collectives run on one thread only
+ * (FUNNELED, checked), so one set suffices, and a collective allocates nothing. */
+static int32_t *scratch_displs = NULL; /* 2 × world_size: packed send and receive displacements */
 
 /* ---------- errors ---------- */
 
@@ -251,10 +254,21 @@ static int disjoint(Args *a, const Buf *x, const char *xn, const Buf *y, const c
   return 1;
 }
 
+/* The send and receive buffers of a collective: typed arrays of one element type, not overlapping. */
+static int arg_send_recv(Args *a, size_t is, size_t ir, Buf *send, Buf *recv) {
+  arg_buf(a, is, "send", send);
+  arg_buf(a, ir, "recv", recv);
+  same_type(a, send, "send", recv, "recv");
+  disjoint(a, send, "send", recv, "recv");
+  return !a->failed;
+}
+
 typedef struct {
   int64_t lo, hi;
   int rank;
 } Span;
+
+static Span *scratch_spans = NULL; /* world_size entries */
 
 static int span_cmp(const void *p, const void *q) {
   const Span *a = p, *b = q;
@@ -294,20 +308,16 @@ static int check_blocks(Args *a, const char *cname, const int32_t *counts, const
     }
     if (displs_out != NULL) displs_out[r] = (int32_t)d;
     if (d + counts[r] > (int64_t)len) {
-      throw_range(a->env, a->fn, "block of rank %d (%s[%d] = %lld, %s[%d] = %d) ends at %lld, past the end of '%s' (%zu elements)",
-                  r, dname, r, (long long)d, cname, r, counts[r], (long long)(d + counts[r]), bname, len);
+      throw_range(a->env, a->fn,
+                  "block of rank %d (%s[%d] = %lld, %s[%d] = %d) ends at %lld, past the end of '%s' (%zu elements)", r,
+                  dname, r, (long long)d, cname, r, counts[r], (long long)(d + counts[r]), bname, len);
       a->failed = 1;
       return 0;
     }
     packed += counts[r];
   }
   if (!receive || displs == NULL) return 1; /* packed blocks never overlap */
-  Span *spans = malloc(sizeof(Span) * (size_t)world_size);
-  if (spans == NULL) {
-    throw_plain(a->env, a->fn, "out of memory");
-    a->failed = 1;
-    return 0;
-  }
+  Span *spans = scratch_spans;
   int n = 0;
   for (int r = 0; r < world_size; r++)
     if (counts[r] > 0) spans[n++] = (Span){displs[r], (int64_t)displs[r] + counts[r], r};
@@ -315,14 +325,12 @@ static int check_blocks(Args *a, const char *cname, const int32_t *counts, const
   for (int i = 1; i < n; i++) {
     if (spans[i].lo < spans[i - 1].hi) {
       int r0 = spans[i - 1].rank, r1 = spans[i].rank;
-      free(spans);
       throw_range(a->env, a->fn, "the blocks of ranks %d and %d overlap in '%s' (%s[%d] = %d, %s[%d] = %d)", r0,
                   r1, bname, dname, r0, displs[r0], dname, r1, displs[r1]);
       a->failed = 1;
       return 0;
     }
   }
-  free(spans);
   return 1;
 }
 
@@ -468,6 +476,11 @@ static napi_value m_init(napi_env env, napi_callback_info info) {
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+    scratch_displs = malloc(sizeof(int32_t) * 2 * (size_t)world_size);
+    scratch_spans = malloc(sizeof(Span) * (size_t)world_size);
+    if (scratch_displs == NULL || scratch_spans == NULL) {
+      MPI_Abort(MPI_COMM_WORLD, 1); /* a rank that cannot join would leave the others waiting */
+    }
     init_thread = pthread_self();
     state = ST_INITIALIZED;
   } else if (!pthread_equal(pthread_self(), init_thread)) {
@@ -588,6 +601,17 @@ static napi_value m_set_timeout(napi_env env, napi_callback_info info) {
 
 /* ---------- collectives ---------- */
 
+/* Runs one MPI call under the watchdog; a returned error (only possible if someone replaced
+ * MPI_ERRORS_ARE_FATAL) becomes a JS Error naming the function. Ends the calling N-API function. */
+#define RUN_MPI(env, fn, name, call)                                 \
+  do {                                                               \
+    watch_begin(name);                                               \
+    int rc_ = (call);                                                \
+    watch_end();                                                     \
+    if (rc_ != MPI_SUCCESS) return throw_mpi((env), (fn), name, rc_); \
+    return NULL;                                                     \
+  } while (0)
+
 static MPI_Op reduce_op(Args *a, size_t i) {
   if (a->failed) return MPI_OP_NULL;
   char s[8] = {0};
@@ -619,12 +643,9 @@ static napi_value m_allreduce(napi_env env, napi_callback_info info) {
     else disjoint(&a, &buf, "buf", &out, "out");
   }
   if (a.failed) return NULL;
-  watch_begin("MPI_Allreduce");
-  int rc = in_place ? MPI_Allreduce(MPI_IN_PLACE, buf.data, (int)buf.len, buf.dt, op, MPI_COMM_WORLD)
-                    : MPI_Allreduce(buf.data, out.data, (int)buf.len, buf.dt, op, MPI_COMM_WORLD);
-  watch_end();
-  if (rc != MPI_SUCCESS) return throw_mpi(env, "allreduce", "MPI_Allreduce", rc);
-  return NULL;
+  RUN_MPI(env, "allreduce", "MPI_Allreduce",
+          MPI_Allreduce(in_place ? MPI_IN_PLACE : buf.data, in_place ? buf.data : out.data, (int)buf.len, buf.dt, op,
+                        MPI_COMM_WORLD));
 }
 
 /* allgather(send, recv): every rank sends send.length elements; recv holds size × that, rank-major. */
@@ -632,19 +653,13 @@ static napi_value m_allgather(napi_env env, napi_callback_info info) {
   Args a;
   Buf send, recv;
   if (!args_init(env, info, &a, 2, "allgather", 1)) return NULL;
-  arg_buf(&a, 0, "send", &send);
-  arg_buf(&a, 1, "recv", &recv);
-  same_type(&a, &send, "send", &recv, "recv");
-  disjoint(&a, &send, "send", &recv, "recv");
+  arg_send_recv(&a, 0, 1, &send, &recv);
   if (a.failed) return NULL;
   if ((uint64_t)recv.len != (uint64_t)send.len * (uint64_t)world_size)
     return throw_range(env, "allgather", "'recv' has %zu elements, must have size × send.length = %d × %zu",
                        recv.len, world_size, send.len);
-  watch_begin("MPI_Allgather");
-  int rc = MPI_Allgather(send.data, (int)send.len, send.dt, recv.data, (int)send.len, recv.dt, MPI_COMM_WORLD);
-  watch_end();
-  if (rc != MPI_SUCCESS) return throw_mpi(env, "allgather", "MPI_Allgather", rc);
-  return NULL;
+  RUN_MPI(env, "allgather", "MPI_Allgather",
+          MPI_Allgather(send.data, (int)send.len, send.dt, recv.data, (int)send.len, recv.dt, MPI_COMM_WORLD));
 }
 
 /* allgatherv(send, recv, recvCounts, recvDispls | null): rank r's send lands at recv[displs[r]...]. */
@@ -652,30 +667,17 @@ static napi_value m_allgatherv(napi_env env, napi_callback_info info) {
   Args a;
   Buf send, recv;
   if (!args_init(env, info, &a, 4, "allgatherv", 1)) return NULL;
-  arg_buf(&a, 0, "send", &send);
-  arg_buf(&a, 1, "recv", &recv);
-  same_type(&a, &send, "send", &recv, "recv");
-  disjoint(&a, &send, "send", &recv, "recv");
+  arg_send_recv(&a, 0, 1, &send, &recv);
   const int32_t *counts = arg_per_rank(&a, 2, "recvCounts");
   const int32_t *displs = is_nullish(env, a.argv[3]) ? NULL : arg_per_rank(&a, 3, "recvDispls");
   if (a.failed) return NULL;
-  int32_t *d = malloc(sizeof(int32_t) * (size_t)world_size);
-  if (d == NULL) return throw_plain(env, "allgatherv", "out of memory");
-  if (!check_blocks(&a, "recvCounts", counts, "recvDispls", displs, d, recv.len, "recv", 1)) {
-    free(d);
-    return NULL;
-  }
-  if ((size_t)counts[world_rank] != send.len) {
-    free(d);
+  int32_t *d = scratch_displs;
+  if (!check_blocks(&a, "recvCounts", counts, "recvDispls", displs, d, recv.len, "recv", 1)) return NULL;
+  if ((size_t)counts[world_rank] != send.len)
     return throw_range(env, "allgatherv", "'send' has %zu elements but recvCounts[%d] (this rank) = %d", send.len,
                        world_rank, counts[world_rank]);
-  }
-  watch_begin("MPI_Allgatherv");
-  int rc = MPI_Allgatherv(send.data, (int)send.len, send.dt, recv.data, counts, d, recv.dt, MPI_COMM_WORLD);
-  watch_end();
-  free(d);
-  if (rc != MPI_SUCCESS) return throw_mpi(env, "allgatherv", "MPI_Allgatherv", rc);
-  return NULL;
+  RUN_MPI(env, "allgatherv", "MPI_Allgatherv",
+          MPI_Allgatherv(send.data, (int)send.len, send.dt, recv.data, counts, d, recv.dt, MPI_COMM_WORLD));
 }
 
 /* alltoall(send, recv): block r of send (send.length / size elements) goes to rank r. */
@@ -683,21 +685,15 @@ static napi_value m_alltoall(napi_env env, napi_callback_info info) {
   Args a;
   Buf send, recv;
   if (!args_init(env, info, &a, 2, "alltoall", 1)) return NULL;
-  arg_buf(&a, 0, "send", &send);
-  arg_buf(&a, 1, "recv", &recv);
-  same_type(&a, &send, "send", &recv, "recv");
-  disjoint(&a, &send, "send", &recv, "recv");
+  arg_send_recv(&a, 0, 1, &send, &recv);
   if (a.failed) return NULL;
   if (send.len % (size_t)world_size != 0 || recv.len != send.len)
     return throw_range(env, "alltoall",
                        "'send' (%zu elements) and 'recv' (%zu) must have the same length, a multiple of size (%d)",
                        send.len, recv.len, world_size);
   int block = (int)(send.len / (size_t)world_size);
-  watch_begin("MPI_Alltoall");
-  int rc = MPI_Alltoall(send.data, block, send.dt, recv.data, block, recv.dt, MPI_COMM_WORLD);
-  watch_end();
-  if (rc != MPI_SUCCESS) return throw_mpi(env, "alltoall", "MPI_Alltoall", rc);
-  return NULL;
+  RUN_MPI(env, "alltoall", "MPI_Alltoall",
+          MPI_Alltoall(send.data, block, send.dt, recv.data, block, recv.dt, MPI_COMM_WORLD));
 }
 
 /* alltoallv(send, sendCounts, sendDispls | null, recv, recvCounts, recvDispls | null). */
@@ -705,35 +701,21 @@ static napi_value m_alltoallv(napi_env env, napi_callback_info info) {
   Args a;
   Buf send, recv;
   if (!args_init(env, info, &a, 6, "alltoallv", 1)) return NULL;
-  arg_buf(&a, 0, "send", &send);
+  arg_send_recv(&a, 0, 3, &send, &recv);
   const int32_t *sc = arg_per_rank(&a, 1, "sendCounts");
   const int32_t *sd = is_nullish(env, a.argv[2]) ? NULL : arg_per_rank(&a, 2, "sendDispls");
-  arg_buf(&a, 3, "recv", &recv);
   const int32_t *rcnt = arg_per_rank(&a, 4, "recvCounts");
   const int32_t *rd = is_nullish(env, a.argv[5]) ? NULL : arg_per_rank(&a, 5, "recvDispls");
-  same_type(&a, &send, "send", &recv, "recv");
-  disjoint(&a, &send, "send", &recv, "recv");
   if (a.failed) return NULL;
-  int32_t *d = malloc(sizeof(int32_t) * 2 * (size_t)world_size);
-  if (d == NULL) return throw_plain(env, "alltoallv", "out of memory");
-  int ok = check_blocks(&a, "sendCounts", sc, "sendDispls", sd, d, send.len, "send", 0) &&
-           check_blocks(&a, "recvCounts", rcnt, "recvDispls", rd, d + world_size, recv.len, "recv", 1);
-  if (!ok) {
-    free(d);
+  int32_t *d = scratch_displs;
+  if (!check_blocks(&a, "sendCounts", sc, "sendDispls", sd, d, send.len, "send", 0) ||
+      !check_blocks(&a, "recvCounts", rcnt, "recvDispls", rd, d + world_size, recv.len, "recv", 1))
     return NULL;
-  }
-  if (sc[world_rank] != rcnt[world_rank]) {
-    int32_t s = sc[world_rank], r = rcnt[world_rank];
-    free(d);
+  if (sc[world_rank] != rcnt[world_rank])
     return throw_range(env, "alltoallv", "sendCounts[%d] = %d but recvCounts[%d] = %d (this rank sends to itself)",
-                       world_rank, s, world_rank, r);
-  }
-  watch_begin("MPI_Alltoallv");
-  int rc = MPI_Alltoallv(send.data, sc, d, send.dt, recv.data, rcnt, d + world_size, recv.dt, MPI_COMM_WORLD);
-  watch_end();
-  free(d);
-  if (rc != MPI_SUCCESS) return throw_mpi(env, "alltoallv", "MPI_Alltoallv", rc);
-  return NULL;
+                       world_rank, sc[world_rank], world_rank, rcnt[world_rank]);
+  RUN_MPI(env, "alltoallv", "MPI_Alltoallv",
+          MPI_Alltoallv(send.data, sc, d, send.dt, recv.data, rcnt, d + world_size, recv.dt, MPI_COMM_WORLD));
 }
 
 /* bcast(buf, root): root's buf overwrites everyone's. */
@@ -744,21 +726,13 @@ static napi_value m_bcast(napi_env env, napi_callback_info info) {
   arg_buf(&a, 0, "buf", &buf);
   int64_t root = arg_int(&a, 1, "root", 0, world_size - 1);
   if (a.failed) return NULL;
-  watch_begin("MPI_Bcast");
-  int rc = MPI_Bcast(buf.data, (int)buf.len, buf.dt, (int)root, MPI_COMM_WORLD);
-  watch_end();
-  if (rc != MPI_SUCCESS) return throw_mpi(env, "bcast", "MPI_Bcast", rc);
-  return NULL;
+  RUN_MPI(env, "bcast", "MPI_Bcast", MPI_Bcast(buf.data, (int)buf.len, buf.dt, (int)root, MPI_COMM_WORLD));
 }
 
 static napi_value m_barrier(napi_env env, napi_callback_info info) {
   Args a;
   if (!args_init(env, info, &a, 0, "barrier", 1)) return NULL;
-  watch_begin("MPI_Barrier");
-  int rc = MPI_Barrier(MPI_COMM_WORLD);
-  watch_end();
-  if (rc != MPI_SUCCESS) return throw_mpi(env, "barrier", "MPI_Barrier", rc);
-  return NULL;
+  RUN_MPI(env, "barrier", "MPI_Barrier", MPI_Barrier(MPI_COMM_WORLD));
 }
 
 static napi_value init(napi_env env, napi_value exports) {
