@@ -38,7 +38,8 @@ function mpirun(
   const r = spawnSync(
     'mpirun',
     ['--oversubscribe', '--allow-run-as-root', '-np', '2', process.execPath, ...program],
-    { encoding: 'utf8', env, timeout: HANG_MS, killSignal: 'SIGKILL' },
+    // SIGTERM, not SIGKILL: mpirun passes it on to the ranks; a killed mpirun would leave them spinning.
+    { encoding: 'utf8', env, timeout: HANG_MS, killSignal: 'SIGTERM' },
   );
   const ms = Date.now() - t0;
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
