@@ -10,13 +10,11 @@
  * error (CI jobs that must test the native path), or KDREC_SKIP_NATIVE=1 to skip deliberately.
  * KDREC_NATIVE_MARCH=native tunes the loops for the build machine (not portable; off by default).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { nodeGypRebuild, root, run } from './node-gyp-build.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = join(root, 'native');
 const required = process.env.KDREC_NATIVE_REQUIRED === '1';
 const INSTALL_HINT =
@@ -25,11 +23,6 @@ const INSTALL_HINT =
 function skip(reason) {
   console.log(`kdrec: native kernels not built: ${reason}. kdrec will use the WebAssembly/TypeScript kernels.`);
   process.exit(required ? 1 : 0);
-}
-
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
-  return { ok: r.status === 0 && !r.error, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, error: r.error };
 }
 
 if (process.env.KDREC_SKIP_NATIVE === '1') skip('KDREC_SKIP_NATIVE=1');
@@ -78,27 +71,8 @@ for (const cand of blasFlagCandidates()) {
 rmSync(probeDir, { recursive: true, force: true });
 if (blas === null) skip(`OpenBLAS not found (${INSTALL_HINT})`);
 
-// node-gyp ships inside npm; npm exports its path to lifecycle scripts as npm_config_node_gyp.
-const gypCandidates = [
-  process.env.npm_config_node_gyp,
-  join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-].filter((p) => p && existsSync(p));
-if (gypCandidates.length === 0) skip('node-gyp not found (it ships with npm; run this script through npm)');
-
-// Use the headers installed next to this node binary when present, so the build needs no download.
-const prefix = join(dirname(process.execPath), '..');
-const gypArgs = [gypCandidates[0], 'rebuild', '--directory', nativeDir];
-if (existsSync(join(prefix, 'include', 'node', 'node_api.h'))) gypArgs.push(`--nodedir=${prefix}`);
-
-const build = run(process.execPath, gypArgs, {
-  env: { ...process.env, KDREC_BLAS_CFLAGS: blas.cflags, KDREC_BLAS_LIBS: blas.libs },
-});
-if (!build.ok) {
-  const tail = build.out.trim().split('\n').slice(-15).join('\n');
-  console.log(tail);
-  skip('node-gyp build failed (output above)');
-}
+const failed = nodeGypRebuild(nativeDir, { KDREC_BLAS_CFLAGS: blas.cflags, KDREC_BLAS_LIBS: blas.libs });
+if (failed !== null) skip(failed);
 const out = join(nativeDir, 'build', 'Release', 'kdrec_native.node');
 if (!existsSync(out)) skip(`node-gyp reported success but ${out} is missing`);
 console.log(`kdrec: native kernels built: ${out} (BLAS: ${blas.libs})`);

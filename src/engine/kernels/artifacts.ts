@@ -1,6 +1,6 @@
 /**
  * Locates the build artifacts of the optional kernel providers (the assembled WebAssembly module and
- * the native addon). They live at fixed places under the kdrec package root, so the same lookup
+ * the native addon) and of the optional MPI addon (src/engine/mpi.ts). They live at fixed places under the kdrec package root, so the same lookup
  * works whether this file runs from src/ (tsx, tests in development) or from dist/src/ (compiled).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,4 +39,9 @@ export function wasmArtifactPath(): string {
 /** The native addon, written by scripts/build-native.mjs (node-gyp). */
 export function nativeArtifactPath(): string {
   return join(packageRoot(), 'native', 'build', 'Release', 'kdrec_native.node');
+}
+
+/** The MPI addon, written by scripts/build-mpi.mjs (node-gyp). */
+export function mpiArtifactPath(): string {
+  return join(packageRoot(), 'native', 'mpi', 'build', 'Release', 'kdrec_mpi.node');
 }
