@@ -25,11 +25,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Batch } from '../data/batch.js';
+import { Graph } from '../engine/graph.js';
 import type { Mpi, SparseRows } from '../engine/mpi.js';
 import type { Optimizer } from '../engine/optim.js';
 import { clipGradNorm } from '../engine/optim.js';
 import { StepRng } from '../engine/parallel.js';
-import { Graph } from '../engine/graph.js';
 import type { Rng } from '../engine/rng.js';
 import type { ExperimentConfig } from './config.js';
 import type { DistillStep, StepParts } from './distillStep.js';
