@@ -28,6 +28,7 @@ import { scoreTeacher, writeStreamedTeacherScores, writeTeacherScores } from './
 import {
   type AucFn,
   combinedStore,
+  type DistributedTraining,
   type EvalRecord,
   type TrainProgress,
   type TrainResult,
@@ -48,6 +49,10 @@ export interface RunOptions {
   auc?: AucFn;
   /** Train on shard i of n of the training split. */
   shard?: ShardSpec;
+  /** Read the global batches of an N-rank job in this process (TrainData.interleave). */
+  interleave?: number;
+  /** This process is a rank of a distributed job (src/train/distributed.ts `mpiTraining`). */
+  distributed?: DistributedTraining;
   /** Sees each training batch before its step runs (the sample trace of `KDREC_TRACE_SAMPLES`). */
   onBatch?: (step: number, batch: Batch) => void;
   onProgress?: (p: TrainProgress) => void;
@@ -113,7 +118,8 @@ async function trainPrepared(
       : undefined;
   const res = await trainAsync({
     config: cfg,
-    data: prepared.data,
+    data: opts.interleave !== undefined ? { ...prepared.data, interleave: opts.interleave } : prepared.data,
+    ...(opts.distributed !== undefined ? { distributed: opts.distributed } : {}),
     ...(opts.onBatch !== undefined ? { onBatch: opts.onBatch } : {}),
     models: { teacher: models.teacher, student: models.student },
     modelContext,

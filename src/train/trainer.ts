@@ -150,6 +150,8 @@ export interface FinalSummary {
   parameters: number;
   /** Data-parallel threads the session trained on. */
   threads: number;
+  /** MPI ranks of the job (1 for a single process). */
+  ranks: number;
   runDir: string | null;
 }
 
@@ -844,6 +846,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     parameters: store.count(),
     threads: cfg.threads,
+    ranks: dist?.collectives.size ?? 1,
     runDir: paths?.dir ?? null,
   };
   if (paths !== null) writeJsonAtomic(paths.final, final);

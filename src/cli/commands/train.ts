@@ -7,11 +7,14 @@ import { appendFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { parseShard } from '../../data/stream.js';
+import type { Mpi } from '../../engine/mpi.js';
 import { auc } from '../../eval/metrics/auc.js';
 import { type ExperimentConfig, loadConfig } from '../../train/config.js';
+import { configHash, mpiTraining } from '../../train/distributed.js';
 import { type RunOptions, type RunResult, runFromConfig } from '../../train/run.js';
 import type { EvalRecord, TrainProgress } from '../../train/trainer.js';
 import { intOption } from '../intOption.js';
+import { joinMpiJob } from '../mpiJob.js';
 import { warnIfOversubscribed } from '../threads.js';
 
 /** Short loss-term labels for the bar: `kd0.bce_soft(ctr<-ctr)` → `kd0`, `teacher.hard.ctr` → `T.ctr`. */
@@ -93,7 +96,7 @@ export function printSummary(res: RunResult): void {
   }
   process.stdout.write(
     `${f.mode}: ${f.steps - f.resumedFrom} steps in ${f.wallSeconds.toFixed(1)} s (${f.samplesPerSec} samples/s` +
-      (f.threads > 1 ? `, ${f.threads} threads)` : ')') +
+      (f.ranks > 1 ? `, ${f.ranks} MPI ranks)` : f.threads > 1 ? `, ${f.threads} threads)` : ')') +
       (f.resumedFrom > 0 ? ` after resuming at step ${f.resumedFrom}` : '') +
       (f.selectedStep !== null ? `; selected step ${f.selectedStep}: ${metrics.join(', ')}` : '') +
       (f.teacherUnderfitAtSelection ? ' [teacher under-fit at the selected step]' : '') +
@@ -124,6 +127,11 @@ export function register(program: Command): void {
       '--shard <i/n>',
       'train on shard i of n of the training split (prepared datasets: row groups k ≡ i mod n)',
     )
+    .option(
+      '--interleave <n>',
+      'read the global batches of an n-rank MPI job in this one process (the reference a distributed run must equal)',
+      intOption('--interleave'),
+    )
     .option('--quiet', 'no progress bar or per-eval lines')
     .addHelpText(
       'after',
@@ -133,6 +141,7 @@ export function register(program: Command): void {
         '  kdrec train --config examples/pfd.yaml --run-dir runs/pfd-1\n' +
         '  kdrec train --config examples/pfd.yaml --run-dir runs/pfd-1 --resume\n' +
         '  kdrec train --config examples/pfd.yaml --threads 2\n' +
+        '  mpirun -np 2 kdrec train --config examples/stream.yaml --run-dir runs/s2   # 2 MPI ranks\n' +
         '  kdrec teacher train --config examples/two-stage.yaml --run-dir runs/ts-teacher\n' +
         '  kdrec teacher score --run runs/ts-teacher --samples recall --out runs/ts-teacher/scores.safetensors\n' +
         '  kdrec train --config examples/two-stage.yaml --teacher-scores runs/ts-teacher/scores.safetensors\n',
@@ -148,6 +157,7 @@ export interface TrainFlags {
   teacherScores?: string;
   threads?: number;
   shard?: string;
+  interleave?: number;
   quiet?: boolean;
 }
 
@@ -182,12 +192,24 @@ export async function trainAndPrint(
 ): Promise<void> {
   if (o.resume && o.runDir === undefined) throw new Error('--resume needs --run-dir (the run to continue)');
   const cfg = adapt(withThreads(loadConfig(o.config), o.threads));
-  warnIfOversubscribed(cfg.threads);
-  const rep = progressReporter(label, o.quiet ?? false);
+  // Under mpirun every process is one rank of a data-parallel job (src/train/distributed.ts).
+  const mpi: Mpi | null = joinMpiJob(`kdrec ${label}`);
+  if (mpi !== null) {
+    if (o.shard !== undefined)
+      throw new Error('--shard under mpirun: each rank reads its own shard (rank/size); drop --shard');
+    if (o.interleave !== undefined)
+      throw new Error('--interleave is the single-process reference of an MPI job; run it without mpirun');
+    // Every rank must train the same experiment: compared by hash before any data is read.
+    mpi.checkSameConfig(configHash(cfg));
+  } else warnIfOversubscribed(cfg.threads);
+  const root = mpi === null || mpi.rank === 0;
+  const rep = progressReporter(label, (o.quiet ?? false) || !root);
   try {
     const trace = sampleTrace();
     const res = await runFromConfig(cfg, {
       ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
+      ...(o.interleave !== undefined ? { interleave: o.interleave } : {}),
+      ...(mpi !== null ? { distributed: mpiTraining(mpi, cfg.seed) } : {}),
       ...(trace !== undefined ? { onBatch: trace } : {}),
       ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
       resume: o.resume ?? false,
@@ -197,7 +219,10 @@ export async function trainAndPrint(
       ...rep,
     });
     rep.stop();
-    printSummary(res);
+    if (root) printSummary(res);
+    // Only on success: a rank that throws exits without finalising, and that aborts the job
+    // (src/engine/mpi.ts) instead of leaving its peers waiting in a collective.
+    mpi?.finalize();
   } finally {
     rep.stop();
   }
