@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import type { Batch } from '../data/batch.js';
 import { Graph } from '../engine/graph.js';
 import type { Mpi, SparseRows } from '../engine/mpi.js';
+import type { ParamStore } from '../engine/nn.js';
 import type { Optimizer } from '../engine/optim.js';
 import { clipGradNorm } from '../engine/optim.js';
 import { StepRng } from '../engine/parallel.js';
@@ -56,21 +57,63 @@ export interface MpiStepStats {
 /** The distributed-training hooks the training loop takes (TrainOptions.distributed). */
 export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { stats(): MpiStepStats } {
   let last: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
+  const sum: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
+  let steps = 0;
+  let store: ParamStore | null = null;
   return {
     collectives: mpi,
     runner: (parts, step, cfg) => {
+      store = parts.store;
       const r = mpiRunner(mpi, parts, step, cfg, seed);
       return {
         ...r,
         run(batch: Batch, s: number) {
           const loss = r.run(batch, s);
           last = r.stats();
+          for (const k of Object.keys(sum) as (keyof MpiStepStats)[]) sum[k] += last[k];
+          steps++;
           return loss;
         },
       };
     },
     stats: () => last,
+    finish: () => {
+      if (store !== null) checkIdentical(mpi, store);
+    },
+    // Mean payload bytes this rank handed to MPI per step (final.json `distributed`).
+    summary: () => {
+      const per = (x: number) => Math.round(x / Math.max(1, steps));
+      return {
+        ranks: mpi.size,
+        steps,
+        bytesPerStep: per(sum.dense + sum.sparse + sum.control),
+        denseBytesPerStep: per(sum.dense),
+        sparseBytesPerStep: per(sum.sparse),
+        controlBytesPerStep: per(sum.control),
+      };
+    },
   };
+}
+
+/**
+ * Every rank must end with bit-identical parameters (the same sums in the same order). A 32-bit
+ * FNV-1a of every parameter's and table's bytes is gathered from all ranks; a rank that differs is
+ * a bug (or a rank that read different data), and training must not report success with it.
+ */
+export function checkIdentical(mpi: Mpi, store: ParamStore): void {
+  let h = 0x811c9dc5;
+  const mix = (a: Float32Array) => {
+    const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
+    for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i]!, 0x01000193);
+  };
+  for (const p of store.params()) mix(p.data);
+  for (const t of store.tables()) mix(t.weight.data);
+  const all = mpi.allgather(Int32Array.of(h | 0));
+  const differ = Array.from(all).flatMap((x, r) => (x !== all[0] ? [r] : []));
+  if (differ.length > 0)
+    throw new Error(
+      `distributed training: the parameters of rank(s) ${differ.join(', ')} differ from rank 0's after the last step`,
+    );
 }
 
 function mpiRunner(

@@ -152,6 +152,8 @@ export interface FinalSummary {
   threads: number;
   /** MPI ranks of the job (1 for a single process). */
   ranks: number;
+  /** A distributed job's communication figures (DistributedTraining.summary), rank 0's view. */
+  distributed?: Record<string, number>;
   runDir: string | null;
 }
 
@@ -188,6 +190,13 @@ export interface DistributedTraining {
   collectives: RankCollectives;
   /** The step runner of this rank (gradient exchange over MPI). */
   runner(parts: StepParts, step: DistillStep, cfg: ExperimentConfig): StepRunner;
+  /**
+   * Called on every rank after the last step, before anything else (a collective): checks that the
+   * ranks ended with the same parameters.
+   */
+  finish?(): void;
+  /** What final.json records of the job's communication (e.g. mean bytes sent per step, by kind). */
+  summary?(): Record<string, number>;
 }
 
 export interface TrainResult {
@@ -610,6 +619,15 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
         checkMetadata: (m) => {
           // The dropout streams and the shard sums depend on N: continuing with another N would
           // not be the run the checkpoint belongs to.
+          const ranks = Number(m['ranks'] ?? '1');
+          const size = dist?.collectives.size ?? 1;
+          if (ranks !== size) {
+            throw new Error(
+              `${latest.path}: written by a job of ${ranks} MPI rank(s); resume it with ` +
+                (ranks > 1 ? `mpirun -np ${ranks}` : 'a single process (no mpirun)') +
+                ` (this run has ${size})`,
+            );
+          }
           const threads = Number(m['threads'] ?? '1');
           if (threads !== cfg.threads) {
             throw new Error(
@@ -730,6 +748,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
         mode: cfg.mode,
         run: cfg.name,
         threads: String(cfg.threads),
+        ranks: String(dist?.collectives.size ?? 1),
         stream: JSON.stringify(streamState),
       },
     });
@@ -811,6 +830,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
   } finally {
     await stream.close();
   }
+  dist?.finish?.();
   if (lastEvalStep !== step && history.length === 0) await doEval(step, epoch);
 
   const wallSeconds = (performance.now() - t0) / 1000;
@@ -847,6 +867,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
     parameters: store.count(),
     threads: cfg.threads,
     ranks: dist?.collectives.size ?? 1,
+    ...(dist?.summary !== undefined ? { distributed: dist.summary() } : {}),
     runDir: paths?.dir ?? null,
   };
   if (paths !== null) writeJsonAtomic(paths.final, final);

@@ -1,0 +1,207 @@
+/**
+ * `mpirun -np 2 kdrec train` (issue 16) on a prepared dataset, through the compiled CLI:
+ * - the 2-rank job ends with the parameters of the single process that reads the same global
+ *   batches (`--interleave 2`), within 1e-5 relative, and both ranks end bit-identical (the job
+ *   checks that itself and fails otherwise);
+ * - the bytes a rank sends per step are what the model implies;
+ * - a rank killed mid-run ends the job quickly, naming the rank; `--resume` with 2 ranks continues
+ *   to exactly the uninterrupted run's parameters, and resuming with 1 process or 3 ranks is refused;
+ * - ranks started with different configs stop at start.
+ * Skipped, with the reason, where mpirun or the MPI addon is missing. Slow end-to-end (~15 s).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { prepareDataset } from '../../src/data/loaders/index.js';
+import { simulate } from '../../src/data/simulator.js';
+import { mpiAvailable } from '../../src/engine/mpi.js';
+import { readSafetensors } from '../../src/engine/safetensors.js';
+import { checkpointParamDiff } from '../../src/train/parity.js';
+import { tempDir } from '../data/fixtures.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const HANG_MS = 60_000;
+
+function skipReason(): string | null {
+  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0)
+    return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
+  if (!/Open MPI/i.test(`${r.stdout}${r.stderr}`))
+    return 'mpirun is not Open MPI (these tests read its messages)';
+  const a = mpiAvailable();
+  return a.available ? null : `MPI addon unavailable: ${a.reason}`;
+}
+const skip = skipReason();
+
+let dir = '';
+let cfg = '';
+
+before(async () => {
+  if (skip !== null) return;
+  dir = tempDir('mpi-train');
+  await simulate({ out: join(dir, 'sim'), users: 300, items: 500, days: 2, seed: 5, requestsPerUserDay: 5 });
+  const prep = join(dir, 'prep');
+  await prepareDataset(`sim:${join(dir, 'sim')}`, { out: prep, rowGroupRows: 2048, partRows: 6000 });
+  cfg = config('a', prep, 0.01);
+});
+
+function config(name: string, prep: string, lr: number): string {
+  const path = join(dir, `${name}.yaml`);
+  // Adagrad: with Adam, a 1-ulp difference in a gradient grows chaotically (its update is ~lr·sign
+  // for small second moments), so the JS kernels' float64 sums diverge by 1e-3 after 50 steps even
+  // between two single processes on different kernel providers (BENCHMARKS.md).
+  writeFileSync(
+    path,
+    [
+      'name: mpi',
+      'seed: 3',
+      `dataset: { spec: 'prepared:${prep}', shuffleBuffer: 4096, maxValidRows: 2000 }`,
+      'mode: student',
+      'student: { type: two-tower, embeddingDim: 8, userHidden: [32, 16], itemHidden: [32, 16] }',
+      `optimizer: { dense: adagrad, sparse: sparse_adagrad, lr: ${lr} }`,
+      'batchSize: 240', // a multiple of 2 and 3 ranks
+      'steps: 50',
+      'evalEvery: 0',
+      'checkpointEvery: 25',
+    ].join('\n'),
+  );
+  return path;
+}
+
+function env(): NodeJS.ProcessEnv {
+  const e = { ...process.env };
+  delete e['NODE_TEST_CONTEXT'];
+  delete e['KDREC_MPI_TIMEOUT'];
+  delete e['KDREC_TRACE_SAMPLES'];
+  delete e['KDREC_TRACE_KILL_AT'];
+  return e;
+}
+
+/** mpirun with one or more app contexts (`-np 1 cmd : -np 1 cmd` gives ranks their own arguments). */
+function mpirun(contexts: { np: number; argv: string[] }[]): {
+  code: number | null;
+  out: string;
+  ms: number;
+} {
+  const args = ['--oversubscribe', '--allow-run-as-root'];
+  contexts.forEach((c, i) => {
+    if (i > 0) args.push(':');
+    args.push('-np', String(c.np), ...c.argv);
+  });
+  const t0 = Date.now();
+  const r = spawnSync('mpirun', args, {
+    encoding: 'utf8',
+    env: env(),
+    timeout: HANG_MS,
+    killSignal: 'SIGTERM',
+  });
+  const ms = Date.now() - t0;
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  assert.ok(ms < HANG_MS, `mpirun hung (stopped after ${HANG_MS} ms):\n${out}`);
+  return { code: r.status, out, ms };
+}
+
+const train = (...flags: string[]) => [process.execPath, CLI, 'train', '--config', cfg, '--quiet', ...flags];
+
+function single(...flags: string[]): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [CLI, 'train', '--config', cfg, '--quiet', ...flags], {
+    encoding: 'utf8',
+    env: env(),
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+const ckpt = (run: string, step: number) =>
+  join(run, 'checkpoints', `step-${String(step).padStart(9, '0')}.safetensors`);
+
+test('2 ranks equal the single process on the same global batches; bytes per step match the model', (t) => {
+  if (skip !== null) return t.skip(skip);
+  const ref = join(dir, 'ref');
+  const one = single('--run-dir', ref, '--interleave', '2');
+  assert.equal(one.code, 0, one.out);
+  const job = join(dir, 'job');
+  const r = mpirun([{ np: 2, argv: train('--run-dir', job) }]);
+  assert.equal(r.code, 0, r.out);
+  // Rank 0 alone prints the summary.
+  assert.equal(r.out.match(/student: 50 steps/g)?.length, 1, r.out);
+  assert.match(r.out, /2 MPI ranks/);
+  for (const step of [25, 50]) {
+    const d = checkpointParamDiff(ckpt(ref, step), ckpt(job, step));
+    assert.ok(d.tensors > 5);
+    assert.ok(d.maxRelL2 <= 1e-5, `step ${step}: ${JSON.stringify(d)}`);
+    assert.ok(d.maxRelInf <= 1e-4, `step ${step}: ${JSON.stringify(d)}`);
+  }
+  // Loss terms logged by the job are the global batch's, as the single process logs them.
+  const loss = (run: string) => JSON.parse(readFileSync(join(run, 'final.json'), 'utf8')).last.train;
+  for (const [k, v] of Object.entries(loss(ref) as Record<string, number>))
+    assert.ok(Math.abs(loss(job)[k] - v) <= 1e-5 * Math.max(1, Math.abs(v)), `${k}: ${loss(job)[k]} vs ${v}`);
+  const final = JSON.parse(readFileSync(join(job, 'final.json'), 'utf8'));
+  assert.equal(final.ranks, 2);
+  // Dense gradients: every float of every dense parameter, once a step.
+  const dense = Object.entries(readSafetensors(ckpt(job, 50)).tensors)
+    .filter(([n]) => n.startsWith('param/'))
+    .reduce((s, [, x]) => s + x.data.length * 4, 0);
+  assert.equal(final.distributed.denseBytesPerStep, dense);
+  assert.ok(final.distributed.sparseBytesPerStep > 0);
+  assert.equal(
+    final.distributed.bytesPerStep,
+    final.distributed.denseBytesPerStep +
+      final.distributed.sparseBytesPerStep +
+      final.distributed.controlBytesPerStep,
+  );
+});
+
+test('a killed rank ends the job naming it; --resume with 2 ranks continues exactly, another N is refused', (t) => {
+  if (skip !== null) return t.skip(skip);
+  const full = join(dir, 'full');
+  assert.equal(mpirun([{ np: 2, argv: train('--run-dir', full) }]).code, 0);
+  const run = join(dir, 'killed');
+  const trace = join(dir, 'trace.txt');
+  // Rank 1 kills itself with SIGKILL as step 30 starts (after the step-25 checkpoint).
+  const dead = mpirun([
+    { np: 1, argv: train('--run-dir', run) },
+    {
+      np: 1,
+      argv: ['env', `KDREC_TRACE_SAMPLES=${trace}`, 'KDREC_TRACE_KILL_AT=30', ...train('--run-dir', run)],
+    },
+  ]);
+  assert.notEqual(dead.code, 0, dead.out);
+  assert.match(dead.out, /process rank 1 with PID \d+ on node \S+ exited on signal 9/);
+  assert.ok(dead.ms < 30_000, `took ${dead.ms} ms`);
+  assert.doesNotMatch(dead.out, /student: 50 steps/);
+
+  const alone = single('--run-dir', run, '--resume');
+  assert.notEqual(alone.code, 0);
+  assert.match(
+    alone.out,
+    /written by a job of 2 MPI rank\(s\); resume it with mpirun -np 2 \(this run has 1\)/,
+  );
+  const three = mpirun([{ np: 3, argv: train('--run-dir', run, '--resume') }]);
+  assert.notEqual(three.code, 0);
+  assert.match(
+    three.out,
+    /written by a job of 2 MPI rank\(s\); resume it with mpirun -np 2 \(this run has 3\)/,
+  );
+
+  const resumed = mpirun([{ np: 2, argv: train('--run-dir', run, '--resume') }]);
+  assert.equal(resumed.code, 0, resumed.out);
+  assert.match(resumed.out, /25 steps .* after resuming at step 25/);
+  const d = checkpointParamDiff(ckpt(full, 50), ckpt(run, 50));
+  assert.equal(d.maxRelInf, 0, JSON.stringify(d));
+});
+
+test('ranks started with different configs stop at start, naming the rank', (t) => {
+  if (skip !== null) return t.skip(skip);
+  const other = config('b', join(dir, 'prep'), 0.02);
+  const run = join(dir, 'mismatch');
+  const r = mpirun([
+    { np: 1, argv: train('--run-dir', run) },
+    { np: 1, argv: [process.execPath, CLI, 'train', '--config', other, '--quiet', '--run-dir', run] },
+  ]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.out, /rank 1 has config hash [0-9a-f]{64} but rank 0 has [0-9a-f]{64}/);
+  assert.doesNotMatch(r.out, /steps in/);
+});
