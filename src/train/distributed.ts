@@ -24,7 +24,8 @@
  * not wire bytes: a ring allreduce moves about 2(N−1)/N of its buffer over each link).
  */
 import { createHash } from 'node:crypto';
-import type { Batch } from '../data/batch.js';
+import { type Batch, sliceColumns } from '../data/batch.js';
+import type { EmbeddingTable } from '../engine/embedding.js';
 import { Graph } from '../engine/graph.js';
 import type { Mpi, SparseRows } from '../engine/mpi.js';
 import type { ParamStore } from '../engine/nn.js';
@@ -116,6 +117,73 @@ export function checkIdentical(mpi: Mpi, store: ParamStore): void {
     );
 }
 
+/** A loss term's name and this process's share of it (n/B of its batch mean). */
+interface LocalShare {
+  total: number;
+  terms: Float64Array;
+  names: string[];
+}
+
+/**
+ * Forward and backward of one rank's rows as its share of the global batch mean: the loss is
+ * seeded with n/B, so Σ over ranks of the gradients is the gradient of the mean over B rows.
+ * Dropout masks come from (seed, rank, step). Writes the shares of the named terms into `out`.
+ */
+function backwardShare(
+  g: Graph,
+  dropout: StepRng,
+  dstep: DistillStep,
+  batch: Batch,
+  step: number,
+  seed: number,
+  rank: number,
+  B: number,
+  out: LocalShare,
+): void {
+  const n = batch.size;
+  out.terms.fill(0);
+  out.total = 0;
+  if (n === 0) return;
+  dropout.at(seed, rank, step);
+  g.reset();
+  const total = dstep.loss(g, batch, step);
+  g.backward(total, Float32Array.of(n / B));
+  if (dstep.terms.length > MAX_TERMS)
+    throw new Error(`distributed training: ${dstep.terms.length} loss terms, at most ${MAX_TERMS}`);
+  out.total = (total.data[0]! * n) / B;
+  dstep.terms.forEach((t, i) => {
+    out.terms[i] = (t.loss.data[0]! * n) / B;
+  });
+  out.names = dstep.terms.map((t) => t.name);
+}
+
+/** Adds sparse rows (in the order given: rank 0's first) into a table's cleared compact gradient. */
+function addRows(
+  t: EmbeddingTable,
+  rows: Int32Array,
+  values: Float32Array,
+  nRows: number,
+  scratch: { slots: Int32Array },
+): void {
+  if (nRows === 0) return;
+  if (scratch.slots.length < nRows) scratch.slots = new Int32Array(nRows * 2);
+  const grad = t.assignSlots(rows, nRows, scratch.slots);
+  const D = t.dim;
+  for (let i = 0; i < nRows; i++) {
+    const s = scratch.slots[i]! * D;
+    for (let d = 0; d < D; d++) grad[s + d]! += values[i * D + d]!;
+  }
+}
+
+/** Gradient clipping on the global gradient, then the optimisers: the same on every rank. */
+function applyUpdate(parts: StepParts, optimizers: Record<string, Optimizer>, cfg: ExperimentConfig): void {
+  const { store, teacher, teacherTrains } = parts;
+  if (cfg.optimizer.clipNorm > 0) clipGradNorm(store.params(), store.tables(), cfg.optimizer.clipNorm);
+  optimizers['dense']!.step();
+  optimizers['sparse']!.step();
+  if (!teacherTrains && teacher !== null) teacher.store.zeroGrad();
+}
+
 function mpiRunner(
   mpi: Mpi,
   parts: StepParts,
@@ -123,7 +191,7 @@ function mpiRunner(
   cfg: ExperimentConfig,
   seed: number,
 ): StepRunner & { stats(): MpiStepStats } {
-  const { store, teacher, teacherTrains } = parts;
+  const { store } = parts;
   const optimizers: Record<string, Optimizer> = buildOptimizers(store, cfg.optimizer);
   const params = store.params();
   const tables = store.tables();
@@ -147,10 +215,12 @@ function mpiRunner(
   }
   const touched = new Int32Array(params.length);
   const gathered: (SparseRows | undefined)[] = tables.map(() => undefined);
-  let slotBuf = new Int32Array(1024);
+  const scratch = { slots: new Int32Array(1024) };
+  // [total, terms...]: fixed length on every rank (a rank with an empty batch computes no terms).
+  const local = new Float64Array(1 + MAX_TERMS);
+  const share: LocalShare = { total: 0, terms: local.subarray(1), names: [] };
   let rows = 0;
   let terms: { name: string; value: number }[] = [];
-  let names: string[] = [];
   let stats: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
 
   return {
@@ -159,26 +229,11 @@ function mpiRunner(
     rngs: {} as Record<string, Rng>,
     run(batch, step) {
       const st: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
-      const n = batch.size;
-      const B = mpi.allreduce(Float64Array.of(n), 'sum')[0]!;
+      const B = mpi.allreduce(Float64Array.of(batch.size), 'sum')[0]!;
       st.control += 8;
       rows = B;
-      // Fixed length on every rank (a rank with an empty batch computes no terms this step).
-      const local = new Float64Array(1 + MAX_TERMS);
-      if (n > 0) {
-        dropout.at(seed, mpi.rank, step);
-        g.reset();
-        const total = dstep.loss(g, batch, step);
-        // d(Σ_r (n_r/B)·L_r)/dθ: this rank's share of the global mean.
-        g.backward(total, Float32Array.of(n / B));
-        local[0] = (total.data[0]! * n) / B;
-        if (dstep.terms.length > MAX_TERMS)
-          throw new Error(`distributed training: ${dstep.terms.length} loss terms, at most ${MAX_TERMS}`);
-        dstep.terms.forEach((t, i) => {
-          local[1 + i] = (t.loss.data[0]! * n) / B;
-        });
-        names = dstep.terms.map((t) => t.name);
-      }
+      backwardShare(g, dropout, dstep, batch, step, seed, mpi.rank, B, share);
+      local[0] = share.total;
       // Which parameters any rank's graph reached (a parameter no rank touched keeps grad = null
       // and is not updated, exactly as on one process).
       for (let i = 0; i < params.length; i++) touched[i] = params[i]!.grad !== null ? 1 : 0;
@@ -209,22 +264,12 @@ function mpiRunner(
         st.sparse += sg.nRows * 4 * (1 + t.dim) + 4;
         // Rebuild this table's compact gradient from every rank's rows, in rank order.
         t.zeroGrad();
-        if (got.nRows === 0) return;
-        if (slotBuf.length < got.nRows) slotBuf = new Int32Array(got.nRows * 2);
-        const grad = t.assignSlots(got.rows, got.nRows, slotBuf);
-        const D = t.dim;
-        for (let i = 0; i < got.nRows; i++) {
-          const s = slotBuf[i]! * D;
-          for (let d = 0; d < D; d++) grad[s + d]! += got.values[i * D + d]!;
-        }
+        addRows(t, got.rows, got.values, got.nRows, scratch);
       });
-      if (cfg.optimizer.clipNorm > 0) clipGradNorm(params, tables, cfg.optimizer.clipNorm);
-      optimizers['dense']!.step();
-      optimizers['sparse']!.step();
-      if (!teacherTrains && teacher !== null) teacher.store.zeroGrad();
+      applyUpdate(parts, optimizers, cfg);
       const sum = mpi.allreduce(local, 'sum');
       st.control += local.byteLength;
-      terms = names.map((name, i) => ({ name, value: sum[1 + i]! }));
+      terms = share.names.map((name, i) => ({ name, value: sum[1 + i]! }));
       stats = st;
       return sum[0]!;
     },
@@ -233,5 +278,102 @@ function mpiRunner(
     resumedAt: () => {},
     close: async () => {},
     stats: () => stats,
+  };
+}
+
+/**
+ * The single-process reference of an N-rank job (`kdrec train --interleave N`): each global batch
+ * (an interleaved stream's, the concatenation of the N shards' batches) is split back into its N
+ * parts; part r runs forward and backward exactly as rank r would (its rows, its n_r/B share, its
+ * dropout stream), its gradients are set aside, and they are then summed in rank order — dense
+ * element-wise, sparse rows rank 0's first — as the MPI job's allreduce and gathered rows are.
+ * Same float operations in the same order, so a correct exchange gives the same parameters bit
+ * for bit at N = 2 (larger N: MPI may sum in another order). Gradient accumulation over N micro-
+ * batches is also how one machine trains with a global batch it cannot hold at once.
+ */
+export function accumulatingRunner(
+  parts: StepParts,
+  dstep: DistillStep,
+  cfg: ExperimentConfig,
+  seed: number,
+  ways: number,
+): StepRunner {
+  const { store } = parts;
+  const optimizers: Record<string, Optimizer> = buildOptimizers(store, cfg.optimizer);
+  const params = store.params();
+  const tables = store.tables();
+  const dropout = new StepRng();
+  const g = new Graph({ training: true, rng: dropout });
+  const dense = Array.from({ length: ways }, () => params.map((p) => new Float32Array(p.size)));
+  const had = Array.from({ length: ways }, () => new Uint8Array(params.length));
+  const sparse = Array.from({ length: ways }, () =>
+    tables.map(() => ({ rows: new Int32Array(0), values: new Float32Array(0), n: 0 })),
+  );
+  const scratch = { slots: new Int32Array(1024) };
+  const share: LocalShare = { total: 0, terms: new Float64Array(MAX_TERMS), names: [] };
+  const termSum = new Float64Array(MAX_TERMS);
+  let terms: { name: string; value: number }[] = [];
+  return {
+    optimizers,
+    rngs: {} as Record<string, Rng>,
+    run(batch, step, partRows) {
+      if (partRows === undefined || partRows.length !== ways)
+        throw new Error(`internal: the accumulating runner needs the ${ways} part sizes of each batch`);
+      const B = batch.size;
+      let total = 0;
+      termSum.fill(0);
+      let off = 0;
+      for (let r = 0; r < ways; r++) {
+        const n = partRows[r]!;
+        backwardShare(g, dropout, dstep, sliceColumns(batch, off, off + n), step, seed, r, B, share);
+        off += n;
+        total += share.total;
+        for (let i = 0; i < MAX_TERMS; i++) termSum[i]! += share.terms[i]!;
+        // Set part r's gradients aside and clear them for part r + 1, as rank r + 1 starts clean.
+        params.forEach((p, i) => {
+          had[r]![i] = p.grad !== null ? 1 : 0;
+          if (p.grad !== null) {
+            dense[r]![i]!.set(p.grad);
+            p.grad.fill(0);
+          }
+        });
+        tables.forEach((t, k) => {
+          const sg = t.sparseGrad();
+          const slot = sparse[r]![k]!;
+          if (slot.rows.length < sg.nRows) {
+            slot.rows = new Int32Array(sg.nRows * 2);
+            slot.values = new Float32Array(sg.nRows * 2 * t.dim);
+          }
+          slot.rows.set(sg.rows.subarray(0, sg.nRows));
+          slot.values.set(sg.grad.subarray(0, sg.nRows * t.dim));
+          slot.n = sg.nRows;
+          t.zeroGrad();
+        });
+      }
+      // Sums in rank order, as the allreduce (dense) and the rank-ordered gathered rows (sparse).
+      params.forEach((p, i) => {
+        let any = false;
+        for (let r = 0; r < ways; r++) any ||= had[r]![i] === 1;
+        if (!any) return;
+        const out = p.grad ?? p.ensureGrad();
+        out.set(dense[0]![i]!);
+        for (let r = 1; r < ways; r++) {
+          const src = dense[r]![i]!;
+          for (let j = 0; j < out.length; j++) out[j]! += src[j]!;
+        }
+      });
+      tables.forEach((t, k) => {
+        for (let r = 0; r < ways; r++) {
+          const slot = sparse[r]![k]!;
+          addRows(t, slot.rows, slot.values, slot.n, scratch);
+        }
+      });
+      applyUpdate(parts, optimizers, cfg);
+      terms = share.names.map((name, i) => ({ name, value: termSum[i]! }));
+      return total;
+    },
+    terms: () => terms,
+    resumedAt: () => {},
+    close: async () => {},
   };
 }

@@ -22,6 +22,8 @@ import {
   type SampleKind,
   samplesOf,
 } from './data.js';
+import type { DistillStep, StepParts } from './distillStep.js';
+import { accumulatingRunner } from './distributed.js';
 import { buildModels } from './models.js';
 import { latestCheckpoint, newRunDir, readRunConfig, runPaths } from './runDir.js';
 import { scoreTeacher, writeStreamedTeacherScores, writeTeacherScores } from './teacherScores.js';
@@ -49,8 +51,13 @@ export interface RunOptions {
   auc?: AucFn;
   /** Train on shard i of n of the training split. */
   shard?: ShardSpec;
-  /** Read the global batches of an N-rank job in this process (TrainData.interleave). */
+  /**
+   * Read the global batches of an N-rank job in this process (TrainData.interleave) and compute
+   * each step as the N ranks do, summing their gradients in rank order (distributed.ts
+   * `accumulatingRunner`); with `interleaveConcat`, as one batch of B rows instead.
+   */
   interleave?: number;
+  interleaveConcat?: boolean;
   /** This process is a rank of a distributed job (src/train/distributed.ts `mpiTraining`). */
   distributed?: DistributedTraining;
   /** Sees each training batch before its step runs (the sample trace of `KDREC_TRACE_SAMPLES`). */
@@ -120,6 +127,12 @@ async function trainPrepared(
     config: cfg,
     data: opts.interleave !== undefined ? { ...prepared.data, interleave: opts.interleave } : prepared.data,
     ...(opts.distributed !== undefined ? { distributed: opts.distributed } : {}),
+    ...(opts.interleave !== undefined && opts.interleave > 1 && !opts.interleaveConcat
+      ? {
+          stepRunner: (parts: StepParts, step: DistillStep, c: ExperimentConfig) =>
+            accumulatingRunner(parts, step, c, c.seed, opts.interleave!),
+        }
+      : {}),
     ...(opts.onBatch !== undefined ? { onBatch: opts.onBatch } : {}),
     models: { teacher: models.teacher, student: models.student },
     modelContext,

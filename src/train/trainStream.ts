@@ -50,6 +50,8 @@ export interface TrainStream {
   open(epoch: number, start?: StreamState, stepInEpoch?: number): void;
   /** The next batch of the epoch; null once the epoch's steps are done. */
   next(): Promise<Batch | null>;
+  /** Rows of each shard in the last batch (an interleaved stream's parts, in shard order). */
+  partRows?(): readonly number[];
   /** Where the stream stands (after the last batch), for a checkpoint. A collective on a rank stream. */
   state(): StreamState;
   close(): Promise<void>;
@@ -144,6 +146,7 @@ export function interleavedStream(source: BatchSource, opts: StreamOptions & { w
   const b = localBatchOf(opts.batchSize, N);
   const steps = stepsOfShards(source, N, b);
   const out = allocLike(source.layout, opts.batchSize);
+  const parts: number[] = new Array(N).fill(0);
   let readers: BatchReader[] = [];
   let epochNow = 0;
   let step = 0;
@@ -177,8 +180,9 @@ export function interleavedStream(source: BatchSource, opts: StreamOptions & { w
     async next() {
       if (step >= steps) return null;
       let at = 0;
-      for (const r of readers) {
-        const nx = await r.next();
+      for (let i = 0; i < N; i++) {
+        const nx = await readers[i]!.next();
+        parts[i] = nx.done ? 0 : nx.value.size;
         if (nx.done) continue;
         copyRows(nx.value, 0, nx.value.size, out, at);
         at += nx.value.size;
@@ -186,6 +190,7 @@ export function interleavedStream(source: BatchSource, opts: StreamOptions & { w
       step++;
       return headView(out, at);
     },
+    partRows: () => parts,
     state() {
       return {
         epoch: epochNow,

@@ -183,6 +183,11 @@ export interface TrainOptions {
    * steps through the job's collectives; only rank 0 writes the run directory and validates.
    */
   distributed?: DistributedTraining;
+  /**
+   * A step runner to use instead of the single-thread one (src/train/distributed.ts
+   * `accumulatingRunner`: the single-process reference of an N-rank job).
+   */
+  stepRunner?: (parts: StepParts, step: DistillStep, cfg: ExperimentConfig) => StepRunner;
 }
 
 /** What the loop needs of a distributed job; built by src/train/distributed.ts. */
@@ -387,8 +392,11 @@ export interface StepRunner {
   readonly optimizers: Record<string, Optimizer>;
   /** RNG streams a checkpoint holds so that a resumed run continues bit-exactly. */
   readonly rngs: Record<string, Rng>;
-  /** Forward, backward and update at (0-based) step `step`; returns the total loss. */
-  run(batch: Batch, step: number): number;
+  /**
+   * Forward, backward and update at (0-based) step `step`; returns the total loss. `partRows`: the
+   * rows of each shard the batch concatenates (an interleaved stream's), for runners that need them.
+   */
+  run(batch: Batch, step: number, partRows?: readonly number[]): number;
   /** The named terms of the last step, with their values (combined over the shards). */
   terms(): { name: string; value: number }[];
   /** Rows the last step trained on over all processes (a rank's batch is only its part). */
@@ -561,9 +569,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const runner =
     opts.distributed !== undefined
       ? opts.distributed.runner(p.parts, p.step, opts.config)
-      : opts.config.threads > 1
-        ? await parallelRunner(p, opts)
-        : singleThreadRunner(p, opts.config);
+      : opts.stepRunner !== undefined
+        ? opts.stepRunner(p.parts, p.step, opts.config)
+        : opts.config.threads > 1
+          ? await parallelRunner(p, opts)
+          : singleThreadRunner(p, opts.config);
   try {
     return await trainLoop(opts, p, runner);
   } finally {
@@ -791,7 +801,7 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
       }
       opts.onBatch?.(step, batch);
       const lam = stepLambda(cfg, step);
-      const total = runner.run(batch, step);
+      const total = runner.run(batch, step, stream.partRows?.());
       for (const { name, value } of runner.terms()) {
         lastLoss[name] = value;
         const r = running.get(name);

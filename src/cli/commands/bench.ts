@@ -7,12 +7,10 @@
  * shared machine the second is the stable one, and bench/vs-torch/run.mjs compares it with PyTorch's.
  */
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { getKernels } from '../../engine/kernels/index.js';
 import type { ParamStore } from '../../engine/nn.js';
@@ -20,6 +18,8 @@ import { Adam, SparseAdam } from '../../engine/optim.js';
 import { ParallelTrainer } from '../../engine/parallel.js';
 import { Rng } from '../../engine/rng.js';
 import { DSSM_REF, dssmRefColumns, dssmRefFactory, randomDssmBatches } from '../../models/dssmRef.js';
+import { runKdrec } from '../kdrecChild.js';
+import { registerParity } from './benchParity.js';
 
 interface BenchTrainOptions {
   model: string;
@@ -178,6 +178,7 @@ export function register(program: Command): void {
           `kernels ${r.kernels}), peak RSS ${r.peakRssMiB} MiB, ${r.parameters} parameters, final loss ${r.finalLoss}\n`,
       );
     });
+  registerParity(bench);
   bench
     .command('stream')
     .description(
@@ -291,16 +292,9 @@ export async function benchStream(opts: {
   keep: boolean;
   log?: (msg: string) => void;
 }): Promise<BenchStreamResult> {
-  const cli = fileURLToPath(new URL('../main.js', import.meta.url));
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kdrec-bench-stream-'));
   mkdirSync(dir, { recursive: true });
-  const run = (what: string, args: string[]): string => {
-    opts.log?.(`bench stream: ${what}: kdrec ${args.join(' ')}`);
-    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    if (r.status !== 0)
-      throw new Error(`bench stream: ${what} failed (exit ${r.status ?? r.signal}):\n${r.stderr}`);
-    return r.stdout;
-  };
+  const run = (what: string, args: string[]): string => runKdrec(`bench stream: ${what}`, args, opts.log);
   try {
     let t = performance.now();
     run('simulate', [

@@ -132,6 +132,10 @@ export function register(program: Command): void {
       'read the global batches of an n-rank MPI job in this one process (the reference a distributed run must equal)',
       intOption('--interleave'),
     )
+    .option(
+      '--interleave-concat',
+      "with --interleave: train on each global batch as one batch of B rows, not as the n ranks' parts summed",
+    )
     .option('--quiet', 'no progress bar or per-eval lines')
     .addHelpText(
       'after',
@@ -158,6 +162,7 @@ export interface TrainFlags {
   threads?: number;
   shard?: string;
   interleave?: number;
+  interleaveConcat?: boolean;
   quiet?: boolean;
 }
 
@@ -199,6 +204,14 @@ export async function trainAndPrint(
       throw new Error('--shard under mpirun: each rank reads its own shard (rank/size); drop --shard');
     if (o.interleave !== undefined)
       throw new Error('--interleave is the single-process reference of an MPI job; run it without mpirun');
+  }
+  if (o.interleaveConcat && o.interleave === undefined)
+    throw new Error('--interleave-concat needs --interleave N');
+  if (o.interleave !== undefined && cfg.threads > 1)
+    throw new Error(
+      `--interleave runs on one thread (the config has threads: ${cfg.threads}; pass --threads 1)`,
+    );
+  if (mpi !== null) {
     // Every rank must train the same experiment: compared by hash before any data is read.
     mpi.checkSameConfig(configHash(cfg));
   } else warnIfOversubscribed(cfg.threads);
@@ -209,6 +222,7 @@ export async function trainAndPrint(
     const res = await runFromConfig(cfg, {
       ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
       ...(o.interleave !== undefined ? { interleave: o.interleave } : {}),
+      ...(o.interleaveConcat ? { interleaveConcat: true } : {}),
       ...(mpi !== null ? { distributed: mpiTraining(mpi, cfg.seed) } : {}),
       ...(trace !== undefined ? { onBatch: trace } : {}),
       ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
