@@ -14,13 +14,14 @@
  * CSV, or Parquet through DuckDB's COPY. Reading checks every row against the dataset and names
  * the file, line and field of the first problem.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { ColumnarDataset, type Columns } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { DuckDb, sqlStr } from '../data/readers.js';
 import { pairSamples } from '../data/samples.js';
+import { shardParts } from '../data/shardParts.js';
 import { Graph } from '../engine/graph.js';
 import type { Rng } from '../engine/rng.js';
 import type { Model } from '../models/types.js';
@@ -356,8 +357,28 @@ function parseCsvLine(line: string): string[] {
   return out;
 }
 
-/** Raw rows of a lists file with the line (CSV) or row (Parquet) each came from. */
+/**
+ * Raw rows of a lists file with the line (CSV) or row (Parquet) each came from. A folder is the
+ * parts of a sharded `kdrec teacher rank` (part-I-of-N.parquet, all N present), read in order.
+ */
 async function readRawRows(path: string): Promise<{ where: (i: number) => string; rows: string[][] }> {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    const rows: string[][] = [];
+    const from: { start: number; where: (i: number) => string }[] = [];
+    for (const part of shardParts(path, 'parquet', 'rank lists')) {
+      const r = await readRawRows(part);
+      from.push({ start: rows.length, where: r.where });
+      for (const row of r.rows) rows.push(row);
+    }
+    return {
+      rows,
+      where: (i) => {
+        let k = from.length - 1;
+        while (from[k]!.start > i) k--;
+        return from[k]!.where(i - from[k]!.start);
+      },
+    };
+  }
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') {
     let text: string;

@@ -34,9 +34,12 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Columns } from '../data/batch.js';
+import { allocLike, type Columns, gatherRows } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
+import { DuckDb, sqlStr } from '../data/readers.js';
 import { idField, type Schema } from '../data/schema.js';
+import { shardPartName } from '../data/shardParts.js';
+import type { ShardSpec } from '../data/stream.js';
 import { kdrecVersion } from '../engine/checkpoint.js';
 import { type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
 import type { Vocab, VocabJSON } from '../engine/vocab.js';
@@ -420,4 +423,54 @@ function rankerExport(
       windowFeatures: used.map(({ itemKeys: _keys, ...decl }) => decl),
     },
   };
+}
+
+/**
+ * One shard's item vectors (`kdrec export --vectors-only --shard i/n`, or one part per rank under
+ * mpirun): the catalogue rows k ≡ i (mod n) through the same compiled item tower as the full
+ * export (equal to its row of item_vectors.safetensors up to float rounding: the sgemm sees other
+ * batch sizes), written as
+ * `OUT/part-I-of-N.parquet` with columns `item_id`, `row` (catalogue row) and `v0 … v{D−1}` —
+ * plain FLOAT columns that any index builder (FAISS via pyarrow, a vector database's loader) reads.
+ */
+export async function writeItemVectorsPart(
+  input: Pick<ExportInput, 'recall' | 'items' | 'itemIds' | 'batchSize'>,
+  out: string,
+  shard: ShardSpec,
+): Promise<{ file: string; rows: number; dim: number }> {
+  const item = towerGraph(input.recall.exportTowers().item, 'item_tower');
+  const store = input.recall.store;
+  const tower = new CompiledGraph(item, (name) => storeWeight(store, name));
+  const N = input.items.size;
+  if (N !== input.itemIds.length)
+    throw new Error(`export: catalogue has ${N} rows but ${input.itemIds.length} item ids`);
+  const rows = Int32Array.from(
+    { length: Math.ceil((N - shard.index) / shard.count) },
+    (_, j) => j * shard.count + shard.index,
+  );
+  const part = allocLike(input.items, rows.length);
+  gatherRows(input.items, rows, rows.length, part);
+  const vectors = itemTowerVectors(tower, part, input.batchSize);
+  const dim = item.outDim;
+  mkdirSync(out, { recursive: true });
+  const file = join(out, shardPartName(shard, 'parquet'));
+  const tmp = `${file}.partial`;
+  const db = await DuckDb.open({ memoryLimit: '512MB', threads: 1 });
+  try {
+    const cols = Array.from({ length: dim }, (_, d) => `v${d} FLOAT`).join(', ');
+    await db.run(`CREATE TABLE v (item_id VARCHAR, "row" INTEGER, ${cols})`);
+    const app = await db.conn.createAppender('v');
+    for (let j = 0; j < rows.length; j++) {
+      app.appendVarchar(input.itemIds[rows[j]!]!);
+      app.appendInteger(rows[j]!);
+      for (let d = 0; d < dim; d++) app.appendFloat(vectors[j * dim + d]!);
+      app.endRow();
+    }
+    app.closeSync();
+    await db.run(`COPY v TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    renameSync(tmp, file);
+  } finally {
+    db.close();
+  }
+  return { file, rows: rows.length, dim };
 }

@@ -14,6 +14,7 @@ import type { LoadedDataset } from '../data/dataset.js';
 import { PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
 import { openPrepared, readServingTables } from '../data/prepared.js';
 import type { Schema } from '../data/schema.js';
+import type { ShardSpec } from '../data/stream.js';
 import type { Vocab } from '../engine/vocab.js';
 import { isTwoTower, type Model, type TwoTowerModel } from '../models/types.js';
 import { parseConfig } from '../train/config.js';
@@ -26,6 +27,7 @@ import {
   type UserFeatureTable,
   userFeatureTable,
   type WindowFeatureExport,
+  writeItemVectorsPart,
 } from './export.js';
 
 /** What an export reads of its dataset: the fitted schema, id maps, catalogue and user table, no events. */
@@ -105,7 +107,8 @@ export interface ExportRunOptions {
   log?: (msg: string) => void;
 }
 
-export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest> {
+/** The run's dataset (catalogue, users, vocabularies; never a prepared folder's events) and recall model. */
+async function exportInputs(opts: Pick<ExportRunOptions, 'run' | 'dataset' | 'log'>) {
   const cfg = parseConfig(readRunConfig(opts.run), join(opts.run, 'config.json'));
   const spec = parseDatasetSpec(cfg.dataset.spec);
   // A prepared dataset exports from its catalogue and users files: no event is read.
@@ -123,6 +126,30 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
       `${opts.run}: no two-tower model to export as the recall stage (models: ${kinds.join(', ') || 'none'}); train a two-tower student`,
     );
   }
+  return { cfg, ds, run, recall };
+}
+
+/**
+ * `kdrec export --vectors-only [--shard i/n]` (one part per rank under mpirun): the item vectors of
+ * catalogue rows k ≡ i (mod n) as `OUT/part-I-of-N.parquet` (export.ts `writeItemVectorsPart`).
+ */
+export async function exportItemVectorsRun(
+  opts: Pick<ExportRunOptions, 'run' | 'out' | 'dataset' | 'log'> & { shard: ShardSpec },
+): Promise<{ file: string; rows: number; dim: number }> {
+  const { ds, recall } = await exportInputs(opts);
+  const r = await writeItemVectorsPart(
+    { recall, items: ds.items, itemIds: ds.itemIds },
+    opts.out,
+    opts.shard,
+  );
+  opts.log?.(
+    `wrote ${r.rows} item vectors × dim ${r.dim} (shard ${opts.shard.index}/${opts.shard.count}) to ${r.file}`,
+  );
+  return r;
+}
+
+export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest> {
+  const { cfg, ds, run, recall } = await exportInputs(opts);
   let prerank: Model | undefined;
   const source: Record<string, string> = {
     run: opts.run,

@@ -10,11 +10,13 @@
  * different samples (another seed, negatives count or dataset) is refused instead of silently
  * pairing logits with the wrong (user, item).
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnarDataset } from '../data/batch.js';
 import { KEY_COLUMNS } from '../data/prepare.js';
 import { DuckDb, sqlId, sqlStr } from '../data/readers.js';
+import { shardPartName, shardParts } from '../data/shardParts.js';
 import type { BatchSource, ShardSpec } from '../data/stream.js';
 import { readSafetensors, type SafetensorsTensor, writeSafetensors } from '../engine/safetensors.js';
 import type { Model } from '../models/types.js';
@@ -123,7 +125,7 @@ export async function writeStreamedTeacherScores(opts: {
   const work = join(out, `.work-${shard.index}-of-${shard.count}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  const file = join(out, `part-${shard.index}-of-${shard.count}.parquet`);
+  const file = join(out, shardPartName(shard, 'parquet'));
   const columns = teacher.outputNames.map((o) => `${TEACHER_COLUMN_PREFIX}${o}`);
   const db = await DuckDb.open({ path: join(work, 'scores.duckdb'), memoryLimit: '512MB', threads: 1 });
   try {
@@ -169,23 +171,5 @@ export async function writeStreamedTeacherScores(opts: {
  * 0..N−1 of one N, no other files.
  */
 export function streamedTeacherScoreParts(dir: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new Error(
-      `teacher scores ${dir}: not a folder (a streamed two-stage run reads the folder \`kdrec teacher score\` writes)`,
-    );
-  const parts = readdirSync(dir)
-    .map((f) => ({ f, m: /^part-(\d+)-of-(\d+)\.parquet$/.exec(f) }))
-    .filter((p) => p.m !== null);
-  if (parts.length === 0) throw new Error(`teacher scores ${dir}: no part-I-of-N.parquet files`);
-  const n = Number(parts[0]!.m![2]);
-  const seen = new Set<number>();
-  for (const p of parts) {
-    if (Number(p.m![2]) !== n)
-      throw new Error(`teacher scores ${dir}: parts of ${n} and of ${p.m![2]} shards are mixed`);
-    seen.add(Number(p.m![1]));
-  }
-  for (let i = 0; i < n; i++)
-    if (!seen.has(i))
-      throw new Error(`teacher scores ${dir}: part ${i} of ${n} is missing (score every shard)`);
-  return [...parts].sort((a, b) => Number(a.m![1]) - Number(b.m![1])).map((p) => join(dir, p.f));
+  return shardParts(dir, 'parquet', 'teacher scores');
 }

@@ -17,6 +17,7 @@ import { loadConfigDataset, streamsFromParquet } from '../../train/data.js';
 import { teacherOnly, teacherScoreRun, teacherScoreStreamedRun } from '../../train/run.js';
 import { readRunConfig } from '../../train/runDir.js';
 import { intOption } from '../intOption.js';
+import { joinMpiJob, shardOfJob } from '../mpiJob.js';
 import { type TrainFlags, trainAndPrint } from './train.js';
 
 function sigmoid(x: number): number {
@@ -86,18 +87,22 @@ export function register(program: Command): void {
         throw new Error(`option --samples: '${o.samples}' is not one of recall, exposure`);
       }
       const cfg = parseConfig(readRunConfig(o.run), `${o.run}/config.json`);
+      // Under mpirun every rank scores its shard (rank/size) and writes its part.
+      const mpi = joinMpiJob('kdrec teacher score');
+      const shard = shardOfJob(mpi, o.shard !== undefined ? parseShard(o.shard) : undefined);
       if (streamsFromParquet(cfg)) {
         // Streamed: the training split's exposures, a window at a time, one Parquet part per shard.
         const r = await teacherScoreStreamedRun(o.run, {
           out: o.out,
-          ...(o.shard !== undefined ? { shard: parseShard(o.shard) } : {}),
+          ...(shard !== undefined ? { shard } : {}),
         });
         process.stdout.write(
           o.json ? `${JSON.stringify(r)}\n` : `wrote ${r.rows} rows × ${r.columns.join(', ')} to ${r.file}\n`,
         );
+        mpi?.finalize();
         return;
       }
-      if (o.shard !== undefined)
+      if (shard !== undefined)
         throw new Error(
           '--shard: only a streamed prepared dataset (dataset.spec prepared:DIR) is scored by shards',
         );

@@ -8,7 +8,11 @@
  * Registered as a subcommand of the `teacher` command (src/cli/commands/teacher.ts), which must be
  * registered first.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { shardPartName } from '../../data/shardParts.js';
+import { parseShard } from '../../data/stream.js';
 import { buildRankLists, sampleRequestRows, writeRankLists } from '../../distill/rankLists.js';
 import { itemAttribute, type Reranker, rerankerFromSpec, satisfiedTopK } from '../../distill/rerank.js';
 import { Rng } from '../../engine/rng.js';
@@ -17,6 +21,7 @@ import { loadConfigDataset } from '../../train/data.js';
 import { loadRun } from '../../train/run.js';
 import { readRunConfig } from '../../train/runDir.js';
 import { intOption } from '../intOption.js';
+import { joinMpiJob, shardOfJob } from '../mpiJob.js';
 
 /** `diversity:FIELD:M:K` or `dedup:FIELD`. */
 export function parseRerankOption(v: string): { kind: string } & Record<string, unknown> {
@@ -47,6 +52,7 @@ interface RankOptions {
   rerank?: string;
   output?: string;
   seed: string;
+  shard?: string;
   json?: boolean;
 }
 
@@ -74,6 +80,10 @@ export function register(program: Command): void {
     .option('--rerank <rule>', 'diversity:FIELD:M:K (at most M per FIELD value in the top K) or dedup:FIELD')
     .option('--output <name>', "teacher output that scores (default: the teacher's first output)")
     .option('--seed <n>', 'seed of the request and candidate samples', '1')
+    .option(
+      '--shard <i/n>',
+      "rank every n-th of the sampled requests (the i-th); --out is then a folder of part-I-of-N.parquet (under mpirun: each rank's)",
+    )
     .option('--json', 'print the summary as one JSON line')
     .addHelpText(
       'after',
@@ -82,6 +92,8 @@ export function register(program: Command): void {
         '  kdrec teacher rank --run runs/rank-teacher --out lists.csv --rerank diversity:category:2:10\n',
     )
     .action(async (o: RankOptions) => {
+      const mpi = joinMpiJob('kdrec teacher rank');
+      const shard = shardOfJob(mpi, o.shard !== undefined ? parseShard(o.shard) : undefined);
       const cfg = parseConfig(readRunConfig(o.run), `${o.run}/config.json`);
       const ds = await loadConfigDataset(cfg);
       const run = loadRun(o.run, ds.schema, { labels: ds.labels });
@@ -101,9 +113,24 @@ export function register(program: Command): void {
       const rng = new Rng(intOption('--seed', 0)(o.seed));
       const split = ds.splits.train;
       const t0 = performance.now();
+      // Every shard draws the same request sample (same seed) and keeps its k ≡ i (mod n): the parts
+      // hold each sampled request once. Candidates come from a stream of the shard's own.
+      let requestRows = sampleRequestRows(
+        split,
+        intOption('--requests', 1)(o.requests),
+        rng.fork('requests'),
+      );
+      let candRng = rng.fork('candidates');
+      let out = o.out;
+      if (shard !== undefined) {
+        requestRows = requestRows.filter((_, k) => k % shard.count === shard.index);
+        candRng = candRng.fork(`shard-${shard.index}-of-${shard.count}`);
+        mkdirSync(o.out, { recursive: true });
+        out = join(o.out, shardPartName(shard, 'parquet'));
+      }
       const lists = buildRankLists(ds, {
         split,
-        requestRows: sampleRequestRows(split, intOption('--requests', 1)(o.requests), rng.fork('requests')),
+        requestRows,
         candidates: {
           random: intOption('--random', 0)(o.random),
           retrieved,
@@ -113,12 +140,12 @@ export function register(program: Command): void {
         teacher: { model: run.teacher, output },
         student,
         rerank,
-        rng: rng.fork('candidates'),
+        rng: candRng,
       });
-      await writeRankLists(o.out, lists, ds);
+      await writeRankLists(out, lists, ds);
       const L = lists.requestRow.length;
       const summary: Record<string, unknown> = {
-        out: o.out,
+        out,
         lists: L,
         length: lists.length,
         rows: L * lists.length,
@@ -136,12 +163,13 @@ export function register(program: Command): void {
         }
         summary['rerankSatisfied'] = ok / L;
       }
+      mpi?.finalize();
       if (o.json) {
         process.stdout.write(`${JSON.stringify(summary)}\n`);
         return;
       }
       process.stdout.write(
-        `wrote ${L} lists × ${lists.length} items (${L * lists.length} rows) ranked by teacher output '${output}' to ${o.out} in ${summary['seconds']} s\n` +
+        `wrote ${L} lists × ${lists.length} items (${L * lists.length} rows) ranked by teacher output '${output}' to ${out} in ${summary['seconds']} s\n` +
           (summary['rerankSatisfied'] !== undefined
             ? `re-rank rule holds in the top ${Math.min(Number(rerankSpec!['topK']), lists.length)} of ${((summary['rerankSatisfied'] as number) * 100).toFixed(1)}% of lists (the rest have too few categories among their candidates)\n`
             : ''),
