@@ -436,6 +436,12 @@ async function prepare(opts: TrainOptions): Promise<Prepared> {
           'whole dataset each step, not from the batch the ranks share); set threads: 1',
       );
     }
+    if (opts.distributed !== undefined || opts.stepRunner !== undefined) {
+      throw new Error(
+        'rankDistill runs in one process (its candidate lists are drawn from the whole dataset each step, ' +
+          'not from the rank’s shard): train it without mpirun and without --interleave',
+      );
+    }
     if (opts.data.dataset === undefined) {
       throw new Error('rankDistill: TrainData.dataset (the loaded dataset) is required to build list rows');
     }
