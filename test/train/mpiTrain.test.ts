@@ -49,7 +49,7 @@ before(async () => {
   cfg = config('a', prep, 0.01);
 });
 
-function config(name: string, prep: string, lr: number): string {
+function config(name: string, prep: string, lr: number, dropout = 0): string {
   const path = join(dir, `${name}.yaml`);
   // Adagrad: with Adam, a 1-ulp difference in a gradient grows chaotically (its update is ~lr·sign
   // for small second moments), so the JS kernels' float64 sums diverge by 1e-3 after 50 steps even
@@ -61,7 +61,7 @@ function config(name: string, prep: string, lr: number): string {
       'seed: 3',
       `dataset: { spec: 'prepared:${prep}', shuffleBuffer: 4096, maxValidRows: 2000 }`,
       'mode: student',
-      'student: { type: two-tower, embeddingDim: 8, userHidden: [32, 16], itemHidden: [32, 16] }',
+      `student: { type: two-tower, embeddingDim: 8, userHidden: [32, 16], itemHidden: [32, 16], dropout: ${dropout} }`,
       `optimizer: { dense: adagrad, sparse: sparse_adagrad, lr: ${lr} }`,
       'batchSize: 240', // a multiple of 2 and 3 ranks
       'steps: 50',
@@ -159,6 +159,27 @@ test('2 ranks equal the single process on the same global batches; bytes per ste
       final.distributed.sparseBytesPerStep +
       final.distributed.controlBytesPerStep,
   );
+});
+
+test('with dropout, 2 ranks still equal --interleave 2 bit for bit (masks drawn per rank and step)', (t) => {
+  if (skip !== null) return t.skip(skip);
+  const withDropout = config('dropout', join(dir, 'prep'), 0.01, 0.3);
+  const ref = join(dir, 'dropout-ref');
+  const one = spawnSync(
+    process.execPath,
+    [CLI, 'train', '--config', withDropout, '--quiet', '--run-dir', ref, '--interleave', '2'],
+    { encoding: 'utf8', env: env() },
+  );
+  assert.equal(one.status, 0, `${one.stdout}${one.stderr}`);
+  const job = join(dir, 'dropout-job');
+  const argv = [process.execPath, CLI, 'train', '--config', withDropout, '--quiet', '--run-dir', job];
+  const r = mpirun([{ np: 2, argv }]);
+  assert.equal(r.code, 0, r.out);
+  const d = checkpointParamDiff(ckpt(ref, 50), ckpt(job, 50));
+  assert.equal(d.maxRelInf, 0, JSON.stringify(d));
+  // …and dropout did act: the run differs from the one without it.
+  const plain = checkpointParamDiff(ckpt(join(dir, 'ref'), 50), ckpt(ref, 50));
+  assert.ok(plain.maxRelL2 > 1e-3, JSON.stringify(plain));
 });
 
 test('a killed rank ends the job naming it; --resume with 2 ranks continues exactly, another N is refused', (t) => {
