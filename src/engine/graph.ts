@@ -991,6 +991,7 @@ export class Graph {
       );
     }
     table.checkIds(ids, n, 'embeddingBag');
+    table.beforeLookup?.(ids, n);
     const dim = table.dim;
     const m = mode === 'sum' ? 0 : 1;
     const out = this.out([nBags, dim], table.trainable);

@@ -1,0 +1,487 @@
+/**
+ * Row-sharded embedding tables for MPI training (issue 16), in the design of TorchRec's row-wise
+ * sharding (torchrec.distributed.sharding.rw_sharding) and HugeCTR's model-parallel ("distributed")
+ * embedding: every rank owns a disjoint part of a table's rows, and a training step moves ids and
+ * rows between the ranks instead of replicating the table and its optimiser state everywhere.
+ *
+ * Ownership: rank id mod N owns row id, stored as local row ⌊id / N⌋. The ids are already dense
+ * (the data preparation maps every categorical value to [0, vocab) through a vocabulary or a
+ * hash), so id mod N is the hash: it spreads the rows evenly and, unlike contiguous blocks
+ * (TorchRec's default for row-wise), does not give one rank all the popular low ids of a
+ * frequency-sorted vocabulary.
+ *
+ * One step (RowShardExchange):
+ * - Forward: each `Graph.embeddingBag` lookup of a row-sharded table is one exchange round
+ *   (`EmbeddingTable.beforeLookup`): the distinct ids not yet fetched this step go to their owners
+ *   (MPI_Alltoall of a [table, count] header, MPI_Alltoallv of the ids), the owners answer with
+ *   the rows (MPI_Alltoallv of floats), and they are written into the model's table, which is thus
+ *   a cache of the rows this rank looked up; the forward then gathers from it as usual. A rank
+ *   whose forward has ended (or that has an empty batch and runs none) keeps answering in `drain()`
+ *   until no rank has a request, so the ranks' collectives always match even when they look up
+ *   different numbers of tables. The header carries the table per requesting rank, so ranks may
+ *   even ask for different tables in the same round.
+ * - Backward: the table's compact gradient (global ids, from the usual backward) goes to the
+ *   owners with `Mpi.alltoallSparseRows`; each owner adds what it receives in rank order into the
+ *   compact gradient of its `local` table (rank 0's rows first: the same sums in the same order as
+ *   the replicated mode, which rebuilds each row's gradient from the gathered rows in rank order),
+ *   and the ordinary sparse optimiser (SparseAdam / SparseAdagrad) updates `local` — weights and
+ *   moments exist only for the owned rows.
+ * - Rank 0 validates and writes checkpoints from full tables: `gatherRows` assembles a full
+ *   [vocab, dim] array on rank 0 (a gatherv built on MPI_Alltoallv), for the weights and for the
+ *   optimiser's state, so checkpoints keep the format of the replicated mode.
+ *
+ * Memory, honestly: the model's table keeps its [vocab, dim] array on every rank as the lookup
+ * cache (only the rows fetched this step are current; on rank 0 it also receives the assembled
+ * weights). What is sharded is the trainable copy and the optimiser state (Adam's two moments):
+ * per rank 1 + 3/N table-sized arrays under SparseAdam instead of 3. A compact cache (ids remapped
+ * to the fetched rows) is the next step to bring the weights down to 1/N + the batch's rows.
+ *
+ * Bytes: `stats` counts the payload this rank sends to OTHER ranks (what crosses the network;
+ * MPI copies the part addressed to itself locally).
+ *
+ * Imports: engine modules only.
+ */
+import { addSparseRows, EmbeddingTable } from './embedding.js';
+import type { Mpi, SparseRows } from './mpi.js';
+import type { Optimizer, OptimizerState, StateBuffer } from './optim.js';
+
+/** The rank that owns row `id` of a row-sharded table over `size` ranks. */
+export function ownerOf(id: number, size: number): number {
+  return id % size;
+}
+
+/** Where the owner stores row `id`: its local row ⌊id / size⌋. */
+export function localRowOf(id: number, size: number): number {
+  return Math.floor(id / size);
+}
+
+/** How many of a table's `vocab` rows rank `rank` of `size` owns: ⌈(vocab − rank) / size⌉. */
+export function ownedRowCount(vocab: number, rank: number, size: number): number {
+  return rank < vocab ? Math.floor((vocab - 1 - rank) / size) + 1 : 0;
+}
+
+/** Copies the rows rank `rank` of `size` owns from a full [vocab, dim] array into a local one. */
+export function takeOwnedRows(
+  full: Float32Array,
+  local: Float32Array,
+  vocab: number,
+  dim: number,
+  rank: number,
+  size: number,
+): void {
+  const owned = ownedRowCount(vocab, rank, size);
+  for (let j = 0; j < owned; j++) {
+    const id = j * size + rank;
+    local.set(full.subarray(id * dim, (id + 1) * dim), j * dim);
+  }
+}
+
+/** Bytes this rank sent to other ranks in the last step, by kind. */
+export interface RowShardStats {
+  /** Forward: the ids sent to their owners. */
+  lookupIds: number;
+  /** Forward: the rows sent back to the ranks that asked for them. */
+  lookupRows: number;
+  /** Backward: the gradient rows (ids and values) sent to their owners. */
+  grads: number;
+  /** Headers: [table, count] per round and the counts of the gradient exchange. */
+  control: number;
+  /** Exchange rounds in the forward (lookups plus the final empty round). */
+  rounds: number;
+}
+
+/** One row-sharded table: the model's table (the lookup cache) and this rank's owned rows. */
+export class RowShardedTable {
+  /** This rank's rows, local row j = global row j·size + rank; what the sparse optimiser updates. */
+  readonly local: EmbeddingTable;
+  /** Rows this rank owns (local.vocab is at least 1, as an EmbeddingTable needs a row). */
+  readonly owned: number;
+  /** fetched[id] === epoch: the row was fetched in this step (ids are fetched once per step). */
+  readonly fetched: Int32Array;
+  epoch = 0;
+  received: SparseRows | undefined;
+
+  constructor(
+    readonly table: EmbeddingTable,
+    readonly rank: number,
+    readonly size: number,
+  ) {
+    this.owned = ownedRowCount(table.vocab, rank, size);
+    // Starts from the model's (full, identically initialised) table, so that the row-sharded and the
+    // replicated runs start from the same weights whatever N is.
+    this.local = new EmbeddingTable(table.name, Math.max(1, this.owned), table.dim, (w) =>
+      takeOwnedRows(table.weight.data, w, table.vocab, table.dim, rank, size),
+    );
+    this.fetched = new Int32Array(table.vocab).fill(-1);
+  }
+
+  /** After the model's table was overwritten (a checkpoint loaded): take the owned rows again. */
+  reloadOwned(): void {
+    takeOwnedRows(
+      this.table.weight.data,
+      this.local.weight.data,
+      this.table.vocab,
+      this.table.dim,
+      this.rank,
+      this.size,
+    );
+  }
+}
+
+/** Grows a typed array to at least n elements (1.5× headroom), keeping nothing. */
+function atLeast<T extends Int32Array | Float32Array>(a: T, n: number): T {
+  if (a.length >= n) return a;
+  return new (a.constructor as new (n: number) => T)(Math.max(n, Math.ceil(a.length * 1.5)));
+}
+
+/**
+ * The per-step exchange of a job's row-sharded tables. Every rank must create it with the same
+ * tables in the same order and call, every step: begin(); the forward (lookups run rounds);
+ * drain(); the backward; pushGrads() — whether or not its batch is empty.
+ */
+export class RowShardExchange {
+  readonly shards: RowShardedTable[];
+  stats: RowShardStats = { lookupIds: 0, lookupRows: 0, grads: 0, control: 0, rounds: 0 };
+  private active = false;
+  private readonly P: number;
+  private readonly header: Int32Array;
+  private readonly headerIn: Int32Array;
+  private readonly counts: Int32Array;
+  private readonly pos: Int32Array;
+  private readonly recvCounts: Int32Array;
+  private readonly valCounts: Int32Array;
+  private readonly backCounts: Int32Array;
+  private req = new Int32Array(1024);
+  private sorted = new Int32Array(1024);
+  private idsIn = new Int32Array(1024);
+  private answers = new Float32Array(1024);
+  private rowsIn = new Float32Array(1024);
+  private gradRows = new Int32Array(1024);
+  private gradVals = new Float32Array(1024);
+  private localIds = new Int32Array(1024);
+  private readonly scratch = { slots: new Int32Array(1024) };
+
+  constructor(
+    private readonly mpi: Mpi,
+    tables: readonly EmbeddingTable[],
+  ) {
+    this.P = mpi.size;
+    this.shards = tables.map((t) => new RowShardedTable(t, mpi.rank, mpi.size));
+    this.header = new Int32Array(2 * this.P);
+    this.headerIn = new Int32Array(2 * this.P);
+    this.counts = new Int32Array(this.P);
+    this.pos = new Int32Array(this.P);
+    this.recvCounts = new Int32Array(this.P);
+    this.valCounts = new Int32Array(this.P);
+    this.backCounts = new Int32Array(this.P);
+    this.shards.forEach((sh, k) => {
+      // Only inside a training step: rank 0's validation reads the assembled full table locally.
+      sh.table.beforeLookup = (ids, n) => {
+        if (this.active) this.round(k, ids, n);
+      };
+    });
+  }
+
+  /** Starts a step: lookups of row-sharded tables become exchange rounds. */
+  begin(): void {
+    this.active = true;
+    this.stats = { lookupIds: 0, lookupRows: 0, grads: 0, control: 0, rounds: 0 };
+    for (const sh of this.shards) sh.epoch++;
+  }
+
+  /** Answers the other ranks' lookups until no rank has one left; ends the step's forward. */
+  drain(): void {
+    if (!this.active) throw new Error('RowShardExchange.drain: no step begun');
+    while (this.round(-1, null, 0)) {
+      // Another rank is still in its forward: keep serving its rounds.
+    }
+    this.active = false;
+  }
+
+  /**
+   * One round: this rank asks for the rows of `ids` of table k (k = −1: nothing to ask) and
+   * answers what the others ask of it. Returns whether any rank asked.
+   */
+  private round(k: number, ids: Int32Array | null, n: number): boolean {
+    const { P, mpi, counts } = this;
+    const me = mpi.rank;
+    counts.fill(0);
+    let m = 0;
+    if (k >= 0 && ids !== null) {
+      const sh = this.shards[k]!;
+      const seen = sh.fetched;
+      const e = sh.epoch;
+      this.req = atLeast(this.req, n);
+      const req = this.req;
+      for (let i = 0; i < n; i++) {
+        const id = ids[i]!;
+        if (id < 0 || seen[id] === e) continue;
+        seen[id] = e;
+        req[m++] = id;
+        counts[id % P]!++;
+      }
+      // Grouped by owner (a stable counting sort), as MPI_Alltoallv's packed layout wants them.
+      this.sorted = atLeast(this.sorted, m);
+      let at = 0;
+      for (let r = 0; r < P; r++) {
+        this.pos[r] = at;
+        at += counts[r]!;
+      }
+      for (let j = 0; j < m; j++) {
+        const id = req[j]!;
+        this.sorted[this.pos[id % P]!++] = id;
+      }
+    }
+    for (let r = 0; r < P; r++) {
+      this.header[2 * r] = k;
+      this.header[2 * r + 1] = counts[r]!;
+    }
+    mpi.alltoall(this.header, this.headerIn);
+    this.stats.control += 8 * (P - 1);
+    this.stats.rounds++;
+    let any = false;
+    let inTotal = 0;
+    for (let s = 0; s < P; s++) {
+      const ks = this.headerIn[2 * s]!;
+      if (ks >= this.shards.length)
+        throw new Error(
+          `row sharding: rank ${s} asked for row-sharded table ${ks}, this rank has ${this.shards.length}`,
+        );
+      if (ks >= 0) any = true;
+      this.recvCounts[s] = this.headerIn[2 * s + 1]!;
+      inTotal += this.recvCounts[s]!;
+    }
+    if (!any) return false;
+    this.idsIn = atLeast(this.idsIn, inTotal);
+    mpi.alltoallv(this.sorted.subarray(0, m), counts, this.idsIn.subarray(0, inTotal), this.recvCounts);
+    this.stats.lookupIds += 4 * (m - counts[me]!);
+    // Answer from the owned rows: rank s asked for rows of its table ks.
+    let ansTotal = 0;
+    for (let s = 0; s < P; s++) {
+      const ks = this.headerIn[2 * s]!;
+      this.valCounts[s] = ks >= 0 ? this.recvCounts[s]! * this.shards[ks]!.table.dim : 0;
+      ansTotal += this.valCounts[s]!;
+    }
+    this.answers = atLeast(this.answers, ansTotal);
+    let off = 0;
+    let a = 0;
+    for (let s = 0; s < P; s++) {
+      const c = this.recvCounts[s]!;
+      if (c === 0) continue;
+      const sh = this.shards[this.headerIn[2 * s]!]!;
+      const D = sh.table.dim;
+      const w = sh.local.weight.data;
+      for (let j = 0; j < c; j++) {
+        const id = this.idsIn[off + j]!;
+        if (id % P !== me || id >= sh.table.vocab)
+          throw new Error(
+            `row sharding: rank ${s} asked rank ${me} for row ${id} of '${sh.table.name}', which it does not own`,
+          );
+        const lr = (id - me) / P;
+        this.answers.set(w.subarray(lr * D, (lr + 1) * D), a);
+        a += D;
+      }
+      if (s !== me) this.stats.lookupRows += 4 * c * D;
+      off += c;
+    }
+    const D = k >= 0 ? this.shards[k]!.table.dim : 0;
+    for (let r = 0; r < P; r++) this.backCounts[r] = counts[r]! * D;
+    this.rowsIn = atLeast(this.rowsIn, m * D);
+    mpi.alltoallv(
+      this.answers.subarray(0, ansTotal),
+      this.valCounts,
+      this.rowsIn.subarray(0, m * D),
+      this.backCounts,
+    );
+    if (k >= 0) {
+      // The rows come back in the order the ids were sent (grouped by owner): write them into the cache.
+      const cache = this.shards[k]!.table.weight.data;
+      for (let j = 0; j < m; j++) {
+        const id = this.sorted[j]!;
+        cache.set(this.rowsIn.subarray(j * D, (j + 1) * D), id * D);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * After the backward: sends every row-sharded table's compact gradient to the owners, which sum
+   * it in rank order into their local table's compact gradient (ready for the sparse optimiser).
+   * Clears the model tables' gradients. One alltoallSparseRows per table, in table order.
+   */
+  pushGrads(): void {
+    const { P, mpi, counts } = this;
+    const me = mpi.rank;
+    for (const sh of this.shards) {
+      const t = sh.table;
+      const D = t.dim;
+      const sg = t.sparseGrad();
+      const n = sg.nRows;
+      counts.fill(0);
+      for (let i = 0; i < n; i++) counts[sg.rows[i]! % P]!++;
+      let at = 0;
+      for (let r = 0; r < P; r++) {
+        this.pos[r] = at;
+        at += counts[r]!;
+      }
+      this.gradRows = atLeast(this.gradRows, n);
+      this.gradVals = atLeast(this.gradVals, n * D);
+      // Stable: each owner gets this rank's rows in the order of its compact gradient.
+      for (let i = 0; i < n; i++) {
+        const id = sg.rows[i]!;
+        const j = this.pos[id % P]!++;
+        this.gradRows[j] = id;
+        this.gradVals.set(sg.grad.subarray(i * D, (i + 1) * D), j * D);
+      }
+      const got = mpi.alltoallSparseRows(this.gradRows, this.gradVals, D, counts, sh.received);
+      sh.received = got;
+      this.stats.grads += 4 * (1 + D) * (n - counts[me]!);
+      this.stats.control += 4 * (P - 1);
+      t.zeroGrad();
+      sh.local.zeroGrad();
+      this.localIds = atLeast(this.localIds, got.nRows);
+      for (let i = 0; i < got.nRows; i++) {
+        const id = got.rows[i]!;
+        if (id % P !== me)
+          throw new Error(
+            `row sharding: rank ${me} received a gradient for row ${id} of '${t.name}', which it does not own`,
+          );
+        this.localIds[i] = (id - me) / P;
+      }
+      addSparseRows(sh.local, this.localIds, got.values, got.nRows, this.scratch);
+    }
+  }
+
+  /**
+   * Assembles a full [vocab, dim] array of shard k on rank 0 from every rank's local [owned, dim]
+   * rows (a gatherv over MPI_Alltoallv: every rank sends its rows to rank 0 only). A collective;
+   * `full` is only written on rank 0 (other ranks may pass null). Returns the bytes this rank sent
+   * to another rank.
+   */
+  gatherRows(k: number, local: Float32Array, full: Float32Array | null): number {
+    const { P, mpi } = this;
+    const sh = this.shards[k]!;
+    const { vocab, dim } = sh.table;
+    const me = mpi.rank;
+    const send = new Int32Array(P);
+    send[0] = sh.owned * dim;
+    const recv = new Int32Array(P);
+    let packed = new Float32Array(0);
+    if (me === 0) {
+      if (full === null || full.length !== vocab * dim)
+        throw new Error(
+          `row sharding: gatherRows of '${sh.table.name}' needs a [${vocab}, ${dim}] array on rank 0`,
+        );
+      for (let s = 0; s < P; s++) recv[s] = ownedRowCount(vocab, s, P) * dim;
+      packed = new Float32Array(vocab * dim);
+    }
+    mpi.alltoallv(local.subarray(0, sh.owned * dim), send, packed, recv);
+    if (me === 0 && full !== null) {
+      let off = 0;
+      for (let s = 0; s < P; s++) {
+        const owned = ownedRowCount(vocab, s, P);
+        for (let j = 0; j < owned; j++) {
+          const id = j * P + s;
+          full.set(packed.subarray(off + j * dim, off + (j + 1) * dim), id * dim);
+        }
+        off += owned * dim;
+      }
+    }
+    return me === 0 ? 0 : send[0]! * 4;
+  }
+
+  /** Every shard's weights into rank 0's model tables (before validation, checkpoints, the end). */
+  gatherWeights(): number {
+    let bytes = 0;
+    this.shards.forEach((sh, k) => {
+      bytes += this.gatherRows(k, sh.local.weight.data, this.mpi.rank === 0 ? sh.table.weight.data : null);
+    });
+    return bytes;
+  }
+
+  /** Removes the lookup hooks (the tables become plain local tables again). */
+  close(): void {
+    for (const sh of this.shards) sh.table.beforeLookup = null;
+  }
+}
+
+/**
+ * The sparse optimiser of a job with row-sharded tables: `inner` runs over the replicated tables
+ * and the shards' local tables (so the update rule is the ordinary SparseAdam / SparseAdagrad), and
+ * `state()` shows each row-sharded table's state buffers with the full [vocab, dim] shape, so that
+ * checkpoints keep the replicated format: rank 0 fills them with `gatherState` before a checkpoint
+ * is written, and after a checkpoint is loaded into them (on every rank) `scatterState` keeps the
+ * owned rows. The full buffers exist only around a checkpoint (`dropStaging`).
+ */
+export class RowShardedOptimizer implements Optimizer {
+  private staging = new Map<string, Float32Array>();
+
+  constructor(
+    private readonly inner: Optimizer,
+    private readonly exchange: RowShardExchange,
+  ) {}
+
+  step(): void {
+    this.inner.step();
+  }
+
+  currentLr(): number {
+    return this.inner.currentLr();
+  }
+
+  setStepCount(step: number): void {
+    this.inner.setStepCount(step);
+  }
+
+  /** The shard a state buffer ('m/emb.item_id') belongs to, or −1 (a replicated table's). */
+  private shardOf(key: string): number {
+    const name = key.slice(key.indexOf('/') + 1);
+    return this.exchange.shards.findIndex((sh) => sh.table.name === name);
+  }
+
+  private full(key: string, k: number): Float32Array {
+    let f = this.staging.get(key);
+    if (f === undefined) {
+      f = new Float32Array(this.exchange.shards[k]!.table.weight.size);
+      this.staging.set(key, f);
+    }
+    return f;
+  }
+
+  state(): OptimizerState {
+    const st = this.inner.state();
+    const buffers: Record<string, StateBuffer> = {};
+    for (const [key, buf] of Object.entries(st.buffers)) {
+      const k = this.shardOf(key);
+      buffers[key] =
+        k < 0 ? buf : { shape: this.exchange.shards[k]!.table.weight.shape, data: this.full(key, k) };
+    }
+    return { step: st.step, buffers };
+  }
+
+  /** A collective: every row-sharded state buffer assembled on rank 0. Returns bytes sent. */
+  gatherState(rank: number): number {
+    let bytes = 0;
+    for (const [key, buf] of Object.entries(this.inner.state().buffers)) {
+      const k = this.shardOf(key);
+      if (k >= 0) bytes += this.exchange.gatherRows(k, buf.data, rank === 0 ? this.full(key, k) : null);
+    }
+    return bytes;
+  }
+
+  /** After a checkpoint was loaded into the full buffers: keep the owned rows, drop the rest. */
+  scatterState(): void {
+    for (const [key, buf] of Object.entries(this.inner.state().buffers)) {
+      const k = this.shardOf(key);
+      const f = this.staging.get(key);
+      if (k < 0 || f === undefined) continue;
+      const sh = this.exchange.shards[k]!;
+      takeOwnedRows(f, buf.data, sh.table.vocab, sh.table.dim, sh.rank, sh.size);
+    }
+    this.dropStaging();
+  }
+
+  dropStaging(): void {
+    this.staging.clear();
+  }
+}
