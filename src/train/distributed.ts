@@ -122,6 +122,8 @@ export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { sta
         syncBytes += current.sync(false);
         owned = current.ownedRows();
       }
+      // Summed over the ranks (rank 0 sends nothing to itself): the traffic of the assemblies.
+      syncBytes = mpi.allreduce(Float64Array.of(syncBytes), 'sum')[0]!;
       if (store !== null) checkIdentical(mpi, store, current?.rowTables() ?? []);
     },
     // Mean payload bytes this rank handed to MPI per step (final.json `distributed`).
