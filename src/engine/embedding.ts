@@ -30,11 +30,14 @@ export class EmbeddingTable {
   /** False freezes the table (e.g. a pre-trained teacher's): lookups then record no gradient. */
   trainable = true;
   /**
-   * Called by `Graph.embeddingBag` before it reads `weight` for these ids (null: no hook). A
-   * row-sharded table (rowShard.ts) sets it during a training step to fetch the rows from the
-   * ranks that own them into `weight`, which is then only a cache of the rows looked up.
+   * Where `Graph.embeddingBag`'s forward reads these ids' rows from instead of `weight` (null: no
+   * hook, or the hook returns null: `weight`): `rows` [r, dim] and, per id position, its row in
+   * `rows` (−1 = padding). A row-sharded table (rowShard.ts) sets it during a training step: it
+   * fetches the rows from the ranks that own them into a compact cache. The backward is unchanged
+   * (the compact gradient is by table id).
    */
-  beforeLookup: ((ids: Int32Array, count: number) => void) | null = null;
+  lookupRows: ((ids: Int32Array, count: number) => { rows: Float32Array; ids: Int32Array } | null) | null =
+    null;
   private readonly slotOf: Int32Array;
   private rows: Int32Array;
   private grad: Float32Array;

@@ -12,10 +12,10 @@
  *
  * One step (RowShardExchange):
  * - Forward: each `Graph.embeddingBag` lookup of a row-sharded table is one exchange round
- *   (`EmbeddingTable.beforeLookup`): the distinct ids not yet fetched this step go to their owners
+ *   (`EmbeddingTable.lookupRows`): the distinct ids not yet fetched this step go to their owners
  *   (MPI_Alltoall of a [table, count] header, MPI_Alltoallv of the ids), the owners answer with
- *   the rows (MPI_Alltoallv of floats), and they are written into the model's table, which is thus
- *   a cache of the rows this rank looked up; the forward then gathers from it as usual. A rank
+ *   the rows (MPI_Alltoallv of floats), and they land in a compact per-step cache (one row per
+ *   distinct id the rank looked up); the forward gathers from it through remapped ids. A rank
  *   whose forward has ended (or that has an empty batch and runs none) keeps answering in `drain()`
  *   until no rank has a request, so the ranks' collectives always match even when they look up
  *   different numbers of tables. The header carries the table per requesting rank, so ranks may
@@ -30,11 +30,14 @@
  *   [vocab, dim] array on rank 0 (a gatherv built on MPI_Alltoallv), for the weights and for the
  *   optimiser's state, so checkpoints keep the format of the replicated mode.
  *
- * Memory, honestly: the model's table keeps its [vocab, dim] array on every rank as the lookup
- * cache (only the rows fetched this step are current; on rank 0 it also receives the assembled
- * weights). What is sharded is the trainable copy and the optimiser state (Adam's two moments):
- * per rank 1 + 3/N table-sized arrays under SparseAdam instead of 3. A compact cache (ids remapped
- * to the fetched rows) is the next step to bring the weights down to 1/N + the batch's rows.
+ * Memory, honestly. Per rank: the owned weights and their optimiser state (1/N of the table each;
+ * SparseAdam's two moments), the step's cache (the distinct rows the rank looked up), and three
+ * int32 per table row (the table's slot map for its compact gradient, and the cache's fetched-step
+ * and slot maps: 12 bytes a row, 9% of a dim-32 float table). Rank 0 also keeps the full [vocab,
+ * dim] weights, which validation and checkpoints read (and a transient full array per gathered
+ * buffer while a checkpoint is assembled); ranks ≠ 0 drop theirs (`release`) once training starts.
+ * Every rank builds the full table once at start (the model creates and initialises it, so that
+ * both modes start from the same weights whatever N is) and when it loads a checkpoint.
  *
  * Bytes: `stats` counts the payload this rank sends to OTHER ranks (what crosses the network;
  * MPI copies the part addressed to itself locally).
@@ -90,14 +93,23 @@ export interface RowShardStats {
   rounds: number;
 }
 
-/** One row-sharded table: the model's table (the lookup cache) and this rank's owned rows. */
+/** One row-sharded table: the model's table, this rank's owned rows and the step's lookup cache. */
 export class RowShardedTable {
   /** This rank's rows, local row j = global row j·size + rank; what the sparse optimiser updates. */
   readonly local: EmbeddingTable;
   /** Rows this rank owns (local.vocab is at least 1, as an EmbeddingTable needs a row). */
   readonly owned: number;
-  /** fetched[id] === epoch: the row was fetched in this step (ids are fetched once per step). */
+  /** fetched[id] === epoch: the row was fetched in this step (ids are fetched once per step)… */
   readonly fetched: Int32Array;
+  /** …into cache row slot[id]. */
+  readonly slot: Int32Array;
+  /** This step's fetched rows, [cacheRows, dim] (grows; never shrinks). */
+  cache: Float32Array;
+  cacheRows = 0;
+  /** Most rows fetched in one step so far. */
+  peakCacheRows = 0;
+  /** The lookup's ids remapped to cache rows (valid until the next lookup). */
+  remap = new Int32Array(1024);
   epoch = 0;
   received: SparseRows | undefined;
 
@@ -113,10 +125,29 @@ export class RowShardedTable {
       takeOwnedRows(table.weight.data, w, table.vocab, table.dim, rank, size),
     );
     this.fetched = new Int32Array(table.vocab).fill(-1);
+    this.slot = new Int32Array(table.vocab);
+    this.cache = new Float32Array(Math.min(table.vocab, 1024) * table.dim);
+  }
+
+  /** Whether the model's full weight array is still held (rank 0 always; others until release). */
+  get holdsFullTable(): boolean {
+    return this.table.weight.data.length === this.table.vocab * this.table.dim;
+  }
+
+  /**
+   * Drops the model's full [vocab, dim] array (ranks ≠ 0, once training starts: their forward reads
+   * the cache, and validation and checkpoints are rank 0's). The tensor keeps its shape.
+   */
+  release(): void {
+    if (this.rank !== 0) this.table.weight.data = new Float32Array(0);
   }
 
   /** After the model's table was overwritten (a checkpoint loaded): take the owned rows again. */
   reloadOwned(): void {
+    if (!this.holdsFullTable)
+      throw new Error(
+        `row sharding: '${this.table.name}' no longer holds its full table on rank ${this.rank}`,
+      );
     takeOwnedRows(
       this.table.weight.data,
       this.local.weight.data,
@@ -176,8 +207,16 @@ export class RowShardExchange {
     this.backCounts = new Int32Array(this.P);
     this.shards.forEach((sh, k) => {
       // Only inside a training step: rank 0's validation reads the assembled full table locally.
-      sh.table.beforeLookup = (ids, n) => {
-        if (this.active) this.round(k, ids, n);
+      sh.table.lookupRows = (ids, n) => {
+        if (!this.active) return null;
+        this.round(k, ids, n);
+        sh.remap = atLeast(sh.remap, n);
+        const slot = sh.slot;
+        for (let i = 0; i < n; i++) {
+          const id = ids[i]!;
+          sh.remap[i] = id < 0 ? -1 : slot[id]!;
+        }
+        return { rows: sh.cache, ids: sh.remap.subarray(0, n) };
       };
     });
   }
@@ -186,7 +225,10 @@ export class RowShardExchange {
   begin(): void {
     this.active = true;
     this.stats = { lookupIds: 0, lookupRows: 0, grads: 0, control: 0, rounds: 0 };
-    for (const sh of this.shards) sh.epoch++;
+    for (const sh of this.shards) {
+      sh.epoch++;
+      sh.cacheRows = 0;
+    }
   }
 
   /** Answers the other ranks' lookups until no rank has one left; ends the step's forward. */
@@ -217,8 +259,18 @@ export class RowShardExchange {
         const id = ids[i]!;
         if (id < 0 || seen[id] === e) continue;
         seen[id] = e;
+        sh.slot[id] = sh.cacheRows + m;
         req[m++] = id;
         counts[id % P]!++;
+      }
+      sh.cacheRows += m;
+      sh.peakCacheRows = Math.max(sh.peakCacheRows, sh.cacheRows);
+      if (sh.cache.length < sh.cacheRows * sh.table.dim) {
+        const grown = new Float32Array(
+          Math.max(sh.cacheRows, Math.ceil((sh.cache.length / sh.table.dim) * 1.5)) * sh.table.dim,
+        );
+        grown.set(sh.cache);
+        sh.cache = grown;
       }
       // Grouped by owner (a stable counting sort), as MPI_Alltoallv's packed layout wants them.
       this.sorted = atLeast(this.sorted, m);
@@ -294,11 +346,11 @@ export class RowShardExchange {
       this.backCounts,
     );
     if (k >= 0) {
-      // The rows come back in the order the ids were sent (grouped by owner): write them into the cache.
-      const cache = this.shards[k]!.table.weight.data;
+      // The rows come back in the order the ids were sent (grouped by owner): into their cache rows.
+      const sh = this.shards[k]!;
       for (let j = 0; j < m; j++) {
         const id = this.sorted[j]!;
-        cache.set(this.rowsIn.subarray(j * D, (j + 1) * D), id * D);
+        sh.cache.set(this.rowsIn.subarray(j * D, (j + 1) * D), sh.slot[id]! * D);
       }
     }
     return true;
@@ -401,7 +453,7 @@ export class RowShardExchange {
 
   /** Removes the lookup hooks (the tables become plain local tables again). */
   close(): void {
-    for (const sh of this.shards) sh.table.beforeLookup = null;
+    for (const sh of this.shards) sh.table.lookupRows = null;
   }
 }
 
@@ -442,7 +494,8 @@ export class RowShardedOptimizer implements Optimizer {
   private full(key: string, k: number): Float32Array {
     let f = this.staging.get(key);
     if (f === undefined) {
-      f = new Float32Array(this.exchange.shards[k]!.table.weight.size);
+      const t = this.exchange.shards[k]!.table;
+      f = new Float32Array(t.vocab * t.dim);
       this.staging.set(key, f);
     }
     return f;

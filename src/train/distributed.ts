@@ -95,7 +95,7 @@ export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { sta
   let store: ParamStore | null = null;
   let current: ReturnType<typeof mpiRunner> | null = null;
   let syncBytes = 0;
-  let owned = { rows: 0, rank0: 0, max: 0, tables: 0 };
+  let owned = { rows: 0, rank0: 0, max: 0, tables: 0, cacheMax: 0, fullRanks: 0 };
   return {
     collectives: mpi,
     runner: (parts, step, cfg) => {
@@ -144,6 +144,10 @@ export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { sta
         rowShardedRows: owned.rows,
         ownedRowsRank0: owned.rank0,
         ownedRowsMax: owned.max,
+        // The most rows one rank fetched in a step (its lookup cache), and how many ranks still hold
+        // the full tables (rank 0 only: validation and checkpoints read them).
+        lookupCacheRowsMax: owned.cacheMax,
+        fullTableRanks: owned.fullRanks,
         // Assembling row-sharded tables (and optimiser state) on rank 0 for validation and checkpoints.
         syncBytes,
       };
@@ -250,7 +254,14 @@ function mpiRunner(
   stats(): MpiStepStats;
   sync(withOptimizerState: boolean): number;
   rowTables(): EmbeddingTable[];
-  ownedRows(): { rows: number; rank0: number; max: number; tables: number };
+  ownedRows(): {
+    rows: number;
+    rank0: number;
+    max: number;
+    tables: number;
+    cacheMax: number;
+    fullRanks: number;
+  };
 } {
   const { store } = parts;
   const rowTables = rowShardedTables(store.tables(), cfg.sharding);
@@ -289,6 +300,7 @@ function mpiRunner(
   let rows = 0;
   let terms: { name: string; value: number }[] = [];
   let stats: MpiStepStats = noStats();
+  let released = false;
 
   return {
     optimizers,
@@ -297,6 +309,11 @@ function mpiRunner(
     run(batch, step) {
       const st: MpiStepStats = noStats();
       rowOpt?.dropStaging();
+      if (!released) {
+        // After any checkpoint was loaded into the full tables: ranks ≠ 0 keep only their rows.
+        for (const sh of exchange?.shards ?? []) sh.release();
+        released = true;
+      }
       const B = mpi.allreduce(Float64Array.of(batch.size), 'sum')[0]!;
       st.control += 8;
       rows = B;
@@ -374,10 +391,21 @@ function mpiRunner(
     rowTables: () => rowTables,
     // A collective (allreduce): the storage of the row-sharded tables, for final.json.
     ownedRows: () => {
-      const mine = exchange?.shards.reduce((n, sh) => n + sh.owned, 0) ?? 0;
-      const max = mpi.allreduce(Float64Array.of(mine), 'max')[0]!;
+      const sh = exchange?.shards ?? [];
+      const mine = sh.reduce((n, x) => n + x.owned, 0);
+      const cache = sh.reduce((n, x) => n + x.peakCacheRows, 0);
+      const full = sh.length > 0 && sh.every((x) => x.holdsFullTable) ? 1 : 0;
+      const max = mpi.allreduce(Float64Array.of(mine, cache), 'max');
       const r0 = mpi.bcast(Float64Array.of(mine), 0)[0]!;
-      return { rows: rowTables.reduce((n, t) => n + t.vocab, 0), rank0: r0, max, tables: rowTables.length };
+      const fullRanks = mpi.allreduce(Float64Array.of(full), 'sum')[0]!;
+      return {
+        rows: rowTables.reduce((n, t) => n + t.vocab, 0),
+        rank0: r0,
+        max: max[0]!,
+        tables: rowTables.length,
+        cacheMax: max[1]!,
+        fullRanks,
+      };
     },
   };
 }

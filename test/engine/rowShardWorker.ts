@@ -30,9 +30,12 @@ if (process.argv[2] === 'exchange') {
     for (let j = 0; j < sh.owned; j++)
       for (let d = 0; d < sh.table.dim; d++)
         assert.equal(sh.local.weight.data[j * sh.table.dim + d], value(j * size + rank, d));
-  // From here on the model tables are only caches: poison them, so a row not fetched shows up.
+  // From here on the forward reads the fetched rows only: poison rank 0's full tables (so a row
+  // read from them shows up) and drop the others' (as the trainer does).
   a.weight.data.fill(Number.NaN);
   b.weight.data.fill(Number.NaN);
+  for (const sh of ex.shards) sh.release();
+  assert.equal(ex.shards[0]!.holdsFullTable, rank === 0);
 
   const g = new Graph({ training: true });
   ex.begin();
@@ -66,6 +69,7 @@ if (process.argv[2] === 'exchange') {
     assert.deepEqual(Array.from(outB.data), [value(0, 0) + value(4, 0), value(0, 1) + value(4, 1)]);
   }
   ex.drain();
+  assert.equal(ex.shards[0]!.cacheRows, rank === 0 ? 7 : 0, 'distinct ids of a fetched once');
   // Rank 0 asked in 3 rounds, rank 1 in 1: 3 rounds with a request and the final empty one.
   assert.equal(ex.stats.rounds, 4);
 

@@ -177,6 +177,9 @@ test('row-sharded tables train to the replicated parameters; each rank stores ha
   assert.equal(row.ownedRowsRank0, half);
   assert.equal(row.ownedRowsMax, half);
   assert.ok(half <= rows / 2 + tables.length);
+  // Only rank 0 keeps the full tables; the others hold their rows and a step's lookups.
+  assert.equal(row.fullTableRanks, 1);
+  assert.ok(row.lookupCacheRowsMax > 0 && row.lookupCacheRowsMax < rows, JSON.stringify(row));
   // Sparse gradients go to the owners; nothing is allgathered; the dense exchange is unchanged.
   assert.equal(row.sparseBytesPerStep, 0);
   assert.ok(row.rowIdsBytesPerStep > 0 && row.rowRowsBytesPerStep > 0 && row.rowGradBytesPerStep > 0);
