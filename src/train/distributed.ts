@@ -14,6 +14,12 @@
  *   rank with MPI_Allgatherv, and every rank rebuilds the table's compact gradient from the gathered
  *   rows in rank order — the same sums in the same order on every rank, so the parameters stay
  *   bit-identical across ranks without a broadcast.
+ * - Row-sharded tables (`sharding: row`, src/engine/rowShard.ts; TorchRec row-wise sharding,
+ *   HugeCTR model-parallel embedding) instead live at their owners (rank id mod N owns row id):
+ *   lookups fetch the rows from the owners during the forward (a rank with an empty batch still
+ *   serves them), the gradient rows go to the owners, which sum them in rank order (the same sums
+ *   in the same order as the replicated mode) and apply their own sparse optimiser. Before rank 0
+ *   validates or writes a checkpoint (`sync`), the ranks assemble those tables there.
  * - Then gradient clipping (on the global gradient) and the optimisers, identically everywhere.
  *
  * Dropout masks are a function of (seed, rank, step), as in the threaded trainer: a rank's mask
