@@ -21,8 +21,10 @@ import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { prepareDataset } from '../../src/data/loaders/index.js';
 import { simulate } from '../../src/data/simulator.js';
+import { EmbeddingTable } from '../../src/engine/embedding.js';
 import { mpiAvailable } from '../../src/engine/mpi.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
+import { rowShardedTables } from '../../src/train/distributed.js';
 import { checkpointParamDiff } from '../../src/train/parity.js';
 import { tempDir } from '../data/fixtures.js';
 
@@ -135,6 +137,22 @@ function optStateDiff(a: string, b: string): number {
   assert.ok(n > 0, 'no optimiser state in the checkpoint');
   return worst;
 }
+
+test('sharding selects the trainable tables; a record must name existing, trainable tables', () => {
+  const item = new EmbeddingTable('emb.item_id', 10, 2);
+  const user = new EmbeddingTable('emb.user_id', 10, 2);
+  const frozen = new EmbeddingTable('teacher.emb.item_id', 10, 2);
+  frozen.trainable = false;
+  const all = [item, user, frozen];
+  assert.deepEqual(rowShardedTables(all, 'replicated'), []);
+  assert.deepEqual(rowShardedTables(all, 'row'), [item, user]);
+  assert.deepEqual(rowShardedTables(all, { 'emb.user_id': 'row', 'emb.item_id': 'replicated' }), [user]);
+  assert.throws(
+    () => rowShardedTables(all, { 'emb.itemid': 'row' }),
+    /no trainable embedding table named 'emb\.itemid' \(the tables are: emb\.item_id, emb\.user_id, teacher\.emb\.item_id\)/,
+  );
+  assert.throws(() => rowShardedTables(all, { 'teacher.emb.item_id': 'row' }), /is frozen/);
+});
 
 const runs: Record<string, string> = {};
 
