@@ -27,15 +27,17 @@
  *   and the ordinary sparse optimiser (SparseAdam / SparseAdagrad) updates `local` — weights and
  *   moments exist only for the owned rows.
  * - Rank 0 validates and writes checkpoints from full tables: `gatherRows` assembles a full
- *   [vocab, dim] array on rank 0 (a gatherv built on MPI_Alltoallv), for the weights and for the
- *   optimiser's state, so checkpoints keep the format of the replicated mode.
+ *   [vocab, dim] array on rank 0 (a gatherv built on MPI_Alltoallv; the Mpi class has no gatherv),
+ *   for the weights and for the optimiser's state, so checkpoints keep the format of the
+ *   replicated mode (and a row-sharded checkpoint can be resumed replicated, with the same N).
  *
  * Memory, honestly. Per rank: the owned weights and their optimiser state (1/N of the table each;
  * SparseAdam's two moments), the step's cache (the distinct rows the rank looked up), and three
  * int32 per table row (the table's slot map for its compact gradient, and the cache's fetched-step
  * and slot maps: 12 bytes a row, 9% of a dim-32 float table). Rank 0 also keeps the full [vocab,
- * dim] weights, which validation and checkpoints read (and a transient full array per gathered
- * buffer while a checkpoint is assembled); ranks ≠ 0 drop theirs (`release`) once training starts.
+ * dim] weights, which validation and checkpoints read, and while a checkpoint is written a full
+ * array per optimiser state buffer (the assembly itself is in place: `unpackRanks`); ranks ≠ 0 drop
+ * their full weights (`release`) once training starts.
  * Every rank builds the full table once at start (the model creates and initialises it, so that
  * both modes start from the same weights whatever N is) and when it loads a checkpoint.
  *
@@ -76,6 +78,42 @@ export function takeOwnedRows(
   for (let j = 0; j < owned; j++) {
     const id = j * size + rank;
     local.set(full.subarray(id * dim, (id + 1) * dim), j * dim);
+  }
+}
+
+/**
+ * Reorders a [vocab, dim] array holding the ranks' owned rows packed in rank order (rank 0's
+ * ⌈vocab/size⌉ rows, then rank 1's, …) into table order, in place: packed row p is row id of the
+ * table (rank s's local row j is id j·size + s), and the permutation is applied cycle by cycle
+ * with a visited map of one byte per row and two row buffers.
+ */
+export function unpackRanks(a: Float32Array, vocab: number, dim: number, size: number): void {
+  const q = Math.floor(vocab / size);
+  const r0 = vocab % size; // ranks < r0 own q + 1 rows, the others q
+  const big = r0 * (q + 1);
+  const dest = (p: number): number => {
+    if (p < big) return (p % (q + 1)) * size + Math.floor(p / (q + 1));
+    const p2 = p - big;
+    return (p2 % q) * size + r0 + Math.floor(p2 / q);
+  };
+  const visited = new Uint8Array(vocab);
+  let x = new Float32Array(dim);
+  let y = new Float32Array(dim);
+  for (let p0 = 0; p0 < vocab; p0++) {
+    if (visited[p0] === 1) continue;
+    visited[p0] = 1;
+    let d = dest(p0);
+    if (d === p0) continue;
+    x.set(a.subarray(p0 * dim, (p0 + 1) * dim));
+    for (;;) {
+      // x holds the row that belongs at d.
+      y.set(a.subarray(d * dim, (d + 1) * dim));
+      a.set(x, d * dim);
+      visited[d] = 1;
+      if (d === p0) break;
+      [x, y] = [y, x];
+      d = dest(d);
+    }
   }
 }
 
@@ -418,27 +456,17 @@ export class RowShardExchange {
     const send = new Int32Array(P);
     send[0] = sh.owned * dim;
     const recv = new Int32Array(P);
-    let packed = new Float32Array(0);
     if (me === 0) {
       if (full === null || full.length !== vocab * dim)
         throw new Error(
           `row sharding: gatherRows of '${sh.table.name}' needs a [${vocab}, ${dim}] array on rank 0`,
         );
       for (let s = 0; s < P; s++) recv[s] = ownedRowCount(vocab, s, P) * dim;
-      packed = new Float32Array(vocab * dim);
     }
-    mpi.alltoallv(local.subarray(0, sh.owned * dim), send, packed, recv);
-    if (me === 0 && full !== null) {
-      let off = 0;
-      for (let s = 0; s < P; s++) {
-        const owned = ownedRowCount(vocab, s, P);
-        for (let j = 0; j < owned; j++) {
-          const id = j * P + s;
-          full.set(packed.subarray(off + j * dim, off + (j + 1) * dim), id * dim);
-        }
-        off += owned * dim;
-      }
-    }
+    // Rank 0 receives the ranks' blocks packed in rank order into `full` itself, then moves every
+    // row to its place in place (no second table-sized array).
+    mpi.alltoallv(local.subarray(0, sh.owned * dim), send, me === 0 ? full! : new Float32Array(0), recv);
+    if (me === 0) unpackRanks(full!, vocab, dim, P);
     return me === 0 ? 0 : send[0]! * 4;
   }
 

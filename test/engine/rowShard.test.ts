@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { mpiAvailable } from '../../src/engine/mpi.js';
-import { localRowOf, ownedRowCount, ownerOf, takeOwnedRows } from '../../src/engine/rowShard.js';
+import { localRowOf, ownedRowCount, ownerOf, takeOwnedRows, unpackRanks } from '../../src/engine/rowShard.js';
 
 const worker = fileURLToPath(new URL('./rowShardWorker.js', import.meta.url));
 
@@ -38,6 +38,24 @@ test('rank id mod N owns row id at local row ⌊id / N⌋; the owned rows partit
   const local = new Float32Array(3 * 2);
   takeOwnedRows(full, local, 7, 2, 1, 3); // rows 1 and 4 (row 7 does not exist)
   assert.deepEqual(Array.from(local), [2, 3, 8, 9, 0, 0]);
+});
+
+test('unpackRanks puts the rank-ordered blocks of owned rows back in table order, in place', () => {
+  for (const size of [1, 2, 3, 4, 7])
+    for (const vocab of [1, 2, 3, 5, 11, 64, 101])
+      for (const dim of [1, 3]) {
+        const packed: number[] = [];
+        for (let s = 0; s < size; s++)
+          for (let j = 0; j < ownedRowCount(vocab, s, size); j++)
+            for (let d = 0; d < dim; d++) packed.push((j * size + s) * 10 + d);
+        const a = Float32Array.from(packed);
+        unpackRanks(a, vocab, dim, size);
+        assert.deepEqual(
+          Array.from(a),
+          Array.from({ length: vocab * dim }, (_, i) => Math.floor(i / dim) * 10 + (i % dim)),
+          `vocab ${vocab}, dim ${dim}, ${size} ranks`,
+        );
+      }
 });
 
 for (const np of [2, 3]) {
