@@ -155,27 +155,35 @@ test('sharding selects the trainable tables; a record must name existing, traina
 });
 
 const runs: Record<string, string> = {};
+const trace = () => join(dir, 'rank1.txt');
+
+/** The 2-rank run of `mode` (run once, shared by the tests); rank 1 traces its batches. */
+function job(mode: 'replicated' | 'row'): string {
+  const have = runs[mode];
+  if (have !== undefined) return have;
+  const run = join(dir, mode);
+  const argv = train(config(mode, mode), '--run-dir', run);
+  const r = mpirun([
+    { np: 1, argv },
+    { np: 1, argv: mode === 'row' ? ['env', `KDREC_TRACE_SAMPLES=${trace()}`, ...argv] : argv },
+  ]);
+  assert.equal(r.code, 0, r.out);
+  runs[mode] = run;
+  return run;
+}
 
 test('row-sharded tables train to the replicated parameters; each rank stores half the rows', (t) => {
   if (skip !== null) return t.skip(skip);
-  const trace = join(dir, 'rank1.txt');
-  for (const mode of ['replicated', 'row']) {
-    runs[mode] = join(dir, mode);
-    const argv = train(config(mode, mode), '--run-dir', runs[mode]!);
-    const r = mpirun([
-      { np: 1, argv },
-      { np: 1, argv: mode === 'row' ? ['env', `KDREC_TRACE_SAMPLES=${trace}`, ...argv] : argv },
-    ]);
-    assert.equal(r.code, 0, r.out);
-  }
+  job('replicated');
+  job('row');
   // Rank 1's shard is the smaller one: it had empty batches (and served rank 0's lookups then).
-  const empty = readFileSync(trace, 'utf8')
+  const empty = readFileSync(trace(), 'utf8')
     .split('\n')
     .filter((l) => /^\d+$/.test(l.trim())).length;
   t.diagnostic(`rank 1 had ${empty} empty batches of 50`);
   assert.ok(empty > 0, 'the data should give rank 1 empty batches');
   for (const step of [25, 50]) {
-    const d = checkpointParamDiff(ckpt(runs['replicated']!, step), ckpt(runs['row']!, step));
+    const d = checkpointParamDiff(ckpt(job('replicated'), step), ckpt(job('row'), step));
     t.diagnostic(
       `step ${step}: max relative L2 ${d.maxRelL2} (${d.maxRelL2Tensor}), max-abs relative ${d.maxRelInf} (${d.maxRelInfTensor})`,
     );
@@ -183,14 +191,14 @@ test('row-sharded tables train to the replicated parameters; each rank stores ha
     assert.ok(d.maxRelL2 <= 1e-5, `step ${step}: ${JSON.stringify(d)}`);
     // The same sums in the same order: equal, not only close.
     assert.equal(d.maxRelInf, 0, `step ${step}: ${JSON.stringify(d)}`);
-    assert.equal(optStateDiff(ckpt(runs['replicated']!, step), ckpt(runs['row']!, step)), 0);
+    assert.equal(optStateDiff(ckpt(job('replicated'), step), ckpt(job('row'), step)), 0);
   }
-  const tables = Object.entries(readSafetensors(ckpt(runs['row']!, 50)).tensors).filter(([n]) =>
+  const tables = Object.entries(readSafetensors(ckpt(job('row'), 50)).tensors).filter(([n]) =>
     n.startsWith('table/'),
   );
   const rows = tables.reduce((s, [, x]) => s + x.shape[0]!, 0);
-  const row = finalOf(runs['row']!).distributed;
-  const rep = finalOf(runs['replicated']!).distributed;
+  const row = finalOf(job('row')).distributed;
+  const rep = finalOf(job('replicated')).distributed;
   t.diagnostic(`bytes/step replicated ${JSON.stringify(rep)}; row ${JSON.stringify(row)}`);
   assert.equal(row.rowShardedTables, tables.length);
   assert.equal(row.rowShardedRows, rows);
@@ -244,7 +252,7 @@ test('a per-table record shards the tables it names; an unknown table is refused
     },
   ]);
   assert.equal(r.code, 0, r.out);
-  const d = checkpointParamDiff(ckpt(runs['replicated'] ?? join(dir, 'replicated'), 50), ckpt(run, 50));
+  const d = checkpointParamDiff(ckpt(job('replicated'), 50), ckpt(run, 50));
   assert.ok(d.maxRelL2 <= 1e-5, JSON.stringify(d));
   const fin = finalOf(run).distributed;
   assert.equal(fin.rowShardedTables, 2);
@@ -260,10 +268,10 @@ test('a per-table record shards the tables it names; an unknown table is refused
   );
 });
 
-test('a killed row-sharded job resumed from its checkpoint ends with the uninterrupted parameters', (t) => {
+test('a killed row-sharded job resumed from its checkpoint ends with the uninterrupted parameters; another N is refused', (t) => {
   if (skip !== null) return t.skip(skip);
   const cfg = config('row', 'row');
-  const full = runs['row'] ?? join(dir, 'row');
+  const full = job('row');
   const run = join(dir, 'row-killed');
   // Rank 1 kills itself as step 30 starts (after the step-25 checkpoint).
   const dead = mpirun([
@@ -279,6 +287,12 @@ test('a killed row-sharded job resumed from its checkpoint ends with the uninter
     },
   ]);
   assert.notEqual(dead.code, 0, dead.out);
+  const three = mpirun([{ np: 3, argv: train(cfg, '--run-dir', run, '--resume') }]);
+  assert.notEqual(three.code, 0);
+  assert.match(
+    three.out,
+    /written by a job of 2 MPI rank\(s\); resume it with mpirun -np 2 \(this run has 3\)/,
+  );
   const resumed = mpirun([{ np: 2, argv: train(cfg, '--run-dir', run, '--resume') }]);
   assert.equal(resumed.code, 0, resumed.out);
   assert.match(resumed.out, /after resuming at step 25/);
@@ -301,6 +315,6 @@ test('a single process ignores sharding (and says so); --interleave 2 equals the
   const out = `${r.stdout}${r.stderr}`;
   assert.equal(r.status, 0, out);
   assert.match(out, /sharding: "row" applies to MPI jobs only/);
-  const d = checkpointParamDiff(ckpt(runs['row'] ?? join(dir, 'row'), 50), ckpt(run, 50));
+  const d = checkpointParamDiff(ckpt(job('row'), 50), ckpt(run, 50));
   assert.equal(d.maxRelInf, 0, JSON.stringify(d));
 });
