@@ -246,7 +246,13 @@ export class RowShardExchange {
     this.shards.forEach((sh, k) => {
       // Only inside a training step: rank 0's validation reads the assembled full table locally.
       sh.table.lookupRows = (ids, n) => {
-        if (!this.active) return null;
+        if (!this.active) {
+          if (sh.holdsFullTable) return null;
+          throw new Error(
+            `row sharding: table '${sh.table.name}' is looked up on rank ${sh.rank} outside a training step; ` +
+              'only rank 0 holds the full table (for validation and checkpoints)',
+          );
+        }
         this.round(k, ids, n);
         sh.remap = atLeast(sh.remap, n);
         const slot = sh.slot;
