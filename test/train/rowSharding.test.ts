@@ -4,13 +4,15 @@
  * - the parameters (and the optimiser state) agree within 1e-5 per-tensor relative L2 — in fact
  *   bit for bit: each row's gradient is summed in rank order at its owner as the replicated mode
  *   sums the gathered rows, and the owner's sparse optimiser does the same arithmetic on it;
+ * - also with Adam and gradient clipping, and in joint mode (teacher and student share tables,
+ *   rank 0 validates mid-run on the assembled tables: the same AUCs);
  * - each rank stores about half the rows of the sharded tables (final.json), and the sparse
  *   gradients travel to the owners instead of being allgathered;
  * - a per-table record shards only the tables it names; an unknown name is refused, naming it;
  * - a killed job resumed from its checkpoint continues to the uninterrupted run's parameters;
  * - a single process ignores `sharding` and says so.
  * The data gives rank 1 the smaller shard, so it gets empty batches (about 20 of the 50 steps) and
- * then only serves rank 0's lookups. ~10 s. Skipped, with the reason, where mpirun or the MPI addon
+ * then only serves rank 0's lookups. ~15 s. Skipped, with the reason, where mpirun or the MPI addon
  * is missing.
  */
 import assert from 'node:assert/strict';
@@ -236,6 +238,45 @@ test('with Adam and gradient clipping, row sharding still trains to the replicat
   t.diagnostic(`Adam: max relative L2 ${d.maxRelL2}, max-abs relative ${d.maxRelInf}`);
   // The squared norm is summed in another order (f64), which may move the clip factor by an ulp.
   assert.ok(d.maxRelL2 <= 1e-5, JSON.stringify(d));
+});
+
+test('joint mode (teacher and student look up the same tables), validating mid-run: row equals replicated', (t) => {
+  if (skip !== null) return t.skip(skip);
+  const run = (mode: string) => {
+    const path = join(dir, `joint-${mode}.yaml`);
+    writeFileSync(
+      path,
+      [
+        'name: joint',
+        'seed: 1',
+        `dataset: { spec: 'prepared:${prep}', shuffleBuffer: 4096, maxValidRows: 2000 }`,
+        'mode: joint',
+        'teacher: { type: ranking-dnn, embeddingDim: 8, hidden: [32, 16] }',
+        'student: { type: two-tower, embeddingDim: 8, userHidden: [32, 16], itemHidden: [32, 16] }',
+        'distill: [{ pred: ctr, target: ctr, loss: bce_soft, weight: 1, temperature: 2 }]',
+        'lambda: { kind: step, value: 0.5, startStep: 10 }',
+        'optimizer: { dense: adagrad, sparse: sparse_adagrad, lr: 0.01 }',
+        'batchSize: 240',
+        'steps: 40',
+        'evalEvery: 20',
+        `sharding: ${mode}`,
+      ].join('\n'),
+    );
+    const runDir = join(dir, `joint-${mode}`);
+    const r = mpirun([{ np: 2, argv: train(path, '--run-dir', runDir) }]);
+    assert.equal(r.code, 0, r.out);
+    return { runDir, out: r.out };
+  };
+  const rep = run('replicated');
+  const row = run('row');
+  for (const step of [20, 40]) {
+    const d = checkpointParamDiff(ckpt(rep.runDir, step), ckpt(row.runDir, step));
+    assert.ok(d.maxRelL2 <= 1e-5, `step ${step}: ${JSON.stringify(d)}`);
+  }
+  // Rank 0 validated on the assembled tables: the same AUCs.
+  const auc = (out: string) => out.match(/teacher\.ctr AUC [0-9.]+, student\.ctr AUC [0-9.]+/)?.[0];
+  assert.ok(auc(rep.out) !== undefined, rep.out);
+  assert.equal(auc(row.out), auc(rep.out));
 });
 
 test('a per-table record shards the tables it names; an unknown table is refused by name', (t) => {
