@@ -149,7 +149,6 @@ export class RowShardedTable {
   /** The lookup's ids remapped to cache rows (valid until the next lookup). */
   remap = new Int32Array(1024);
   epoch = 0;
-  received: SparseRows | undefined;
 
   constructor(
     readonly table: EmbeddingTable,
@@ -197,6 +196,16 @@ export class RowShardedTable {
   }
 }
 
+/** Row-sharded tables of one width whose gradients travel together: table shards[g]'s row id as base[g] + id. */
+interface GradGroup {
+  dim: number;
+  shards: number[];
+  base: number[];
+  received: SparseRows | undefined;
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+
 /** Grows a typed array to at least n elements (1.5× headroom), keeping nothing. */
 function atLeast<T extends Int32Array | Float32Array>(a: T, n: number): T {
   if (a.length >= n) return a;
@@ -228,6 +237,8 @@ export class RowShardExchange {
   private gradRows = new Int32Array(1024);
   private gradVals = new Float32Array(1024);
   private localIds = new Int32Array(1024);
+  private splitVals = new Float32Array(1024);
+  private readonly groups: GradGroup[] = [];
   private readonly scratch = { slots: new Int32Array(1024) };
 
   constructor(
@@ -236,6 +247,22 @@ export class RowShardExchange {
   ) {
     this.P = mpi.size;
     this.shards = tables.map((t) => new RowShardedTable(t, mpi.rank, mpi.size));
+    this.shards.forEach((sh, k) => {
+      const { dim, vocab } = sh.table;
+      // A group's combined ids must stay int32: a new group when they would not.
+      const gr = this.groups.find((x) => {
+        const last = x.shards.length - 1;
+        return (
+          x.dim === dim && x.base[last]! + this.shards[x.shards[last]!]!.table.vocab + vocab <= INT32_MAX
+        );
+      });
+      if (gr === undefined) this.groups.push({ dim, shards: [k], base: [0], received: undefined });
+      else {
+        const last = gr.shards.length - 1;
+        gr.base.push(gr.base[last]! + this.shards[gr.shards[last]!]!.table.vocab);
+        gr.shards.push(k);
+      }
+    });
     this.header = new Int32Array(2 * this.P);
     this.headerIn = new Int32Array(2 * this.P);
     this.counts = new Int32Array(this.P);
@@ -403,18 +430,22 @@ export class RowShardExchange {
   /**
    * After the backward: sends every row-sharded table's compact gradient to the owners, which sum
    * it in rank order into their local table's compact gradient (ready for the sparse optimiser).
-   * Clears the model tables' gradients. One alltoallSparseRows per table, in table order.
+   * Clears the model tables' gradients. Tables of the same width go in one alltoallSparseRows (row
+   * id of table k travels as base_k + id), so a step costs three collectives per width, not per
+   * table: the owner splits what it receives by table again, keeping the order (rank 0's rows first).
    */
   pushGrads(): void {
     const { P, mpi, counts } = this;
     const me = mpi.rank;
-    for (const sh of this.shards) {
-      const t = sh.table;
-      const D = t.dim;
-      const sg = t.sparseGrad();
-      const n = sg.nRows;
+    for (const gr of this.groups) {
+      const D = gr.dim;
       counts.fill(0);
-      for (let i = 0; i < n; i++) counts[sg.rows[i]! % P]!++;
+      let n = 0;
+      for (const k of gr.shards) {
+        const sg = this.shards[k]!.table.sparseGrad();
+        for (let i = 0; i < sg.nRows; i++) counts[sg.rows[i]! % P]!++;
+        n += sg.nRows;
+      }
       let at = 0;
       for (let r = 0; r < P; r++) {
         this.pos[r] = at;
@@ -422,30 +453,65 @@ export class RowShardExchange {
       }
       this.gradRows = atLeast(this.gradRows, n);
       this.gradVals = atLeast(this.gradVals, n * D);
-      // Stable: each owner gets this rank's rows in the order of its compact gradient.
-      for (let i = 0; i < n; i++) {
-        const id = sg.rows[i]!;
-        const j = this.pos[id % P]!++;
-        this.gradRows[j] = id;
-        this.gradVals.set(sg.grad.subarray(i * D, (i + 1) * D), j * D);
-      }
-      const got = mpi.alltoallSparseRows(this.gradRows, this.gradVals, D, counts, sh.received);
-      sh.received = got;
+      // Stable: each owner gets this rank's rows table by table, in the order of each compact gradient.
+      gr.shards.forEach((k, g) => {
+        const sg = this.shards[k]!.table.sparseGrad();
+        const base = gr.base[g]!;
+        for (let i = 0; i < sg.nRows; i++) {
+          const id = sg.rows[i]!;
+          const j = this.pos[id % P]!++;
+          this.gradRows[j] = base + id;
+          this.gradVals.set(sg.grad.subarray(i * D, (i + 1) * D), j * D);
+        }
+      });
+      const got = mpi.alltoallSparseRows(this.gradRows, this.gradVals, D, counts, gr.received);
+      gr.received = got;
       this.stats.grads += 4 * (1 + D) * (n - counts[me]!);
       this.stats.control += 4 * (P - 1);
-      t.zeroGrad();
-      sh.local.zeroGrad();
+      // Split by table (a stable counting sort: every table's rows stay in rank order).
+      const G = gr.shards.length;
+      const perTable = new Int32Array(G + 1);
+      for (let i = 0; i < got.nRows; i++) perTable[this.tableOf(gr, got.rows[i]!) + 1]!++;
+      for (let g = 0; g < G; g++) perTable[g + 1]! += perTable[g]!;
+      const next = perTable.slice(0, G);
       this.localIds = atLeast(this.localIds, got.nRows);
+      this.splitVals = atLeast(this.splitVals, got.nRows * D);
       for (let i = 0; i < got.nRows; i++) {
-        const id = got.rows[i]!;
+        const cid = got.rows[i]!;
+        const g = this.tableOf(gr, cid);
+        const id = cid - gr.base[g]!;
         if (id % P !== me)
           throw new Error(
-            `row sharding: rank ${me} received a gradient for row ${id} of '${t.name}', which it does not own`,
+            `row sharding: rank ${me} received a gradient for row ${id} of '${this.shards[gr.shards[g]!]!.table.name}', which it does not own`,
           );
-        this.localIds[i] = (id - me) / P;
+        const p = next[g]!++;
+        this.localIds[p] = (id - me) / P;
+        this.splitVals.set(got.values.subarray(i * D, (i + 1) * D), p * D);
       }
-      addSparseRows(sh.local, this.localIds, got.values, got.nRows, this.scratch);
+      gr.shards.forEach((k, g) => {
+        const sh = this.shards[k]!;
+        sh.table.zeroGrad();
+        sh.local.zeroGrad();
+        const from = perTable[g]!;
+        const rows = perTable[g + 1]! - from;
+        addSparseRows(
+          sh.local,
+          this.localIds.subarray(from, from + rows),
+          this.splitVals.subarray(from * D, (from + rows) * D),
+          rows,
+          this.scratch,
+        );
+      });
     }
+  }
+
+  /** Which table of a width group a combined row id (base + id) belongs to. */
+  private tableOf(gr: GradGroup, cid: number): number {
+    let g = gr.base.length - 1;
+    while (g > 0 && gr.base[g]! > cid) g--;
+    if (cid < 0 || cid >= gr.base[g]! + this.shards[gr.shards[g]!]!.table.vocab)
+      throw new Error(`row sharding: received gradient row ${cid}, outside every table of width ${gr.dim}`);
+    return g;
   }
 
   /**

@@ -3,7 +3,7 @@
  * `mpirun -np N node dist/test/engine/rowShardWorker.js exchange`). Two row-sharded tables of
  * different widths; rank 0 looks up both (with duplicates and padding), rank 1 only the second one
  * (so the ranks ask for different tables in the same round), ranks ≥ 2 look up nothing (an empty
- * batch: drain() only). Checks the fetched rows, the gradient sums at the owners (rank order), the
+ * batch: drain() only). A third table as wide as the first shares its gradient exchange. Checks the fetched rows, the gradient sums at the owners (rank order), the
  * assembly on rank 0, and prints "rank R: ok". A failed check is an uncaught error → MPI_Abort.
  *
  * With no argument (node --test running every file) it does nothing.
@@ -24,7 +24,9 @@ if (process.argv[2] === 'exchange') {
   };
   const a = new EmbeddingTable('a', 11, 3, fill(3));
   const b = new EmbeddingTable('b', 5, 2, fill(2));
-  const ex = new RowShardExchange(mpi, [a, b]);
+  // As wide as `a`: their gradients travel in one exchange (ids of c offset by a's vocab).
+  const c = new EmbeddingTable('c', 4, 3, fill(3));
+  const ex = new RowShardExchange(mpi, [a, b, c]);
   assert.equal(ex.shards[0]!.owned, ownedRowCount(11, rank, size));
   for (const sh of ex.shards)
     for (let j = 0; j < sh.owned; j++)
@@ -74,7 +76,7 @@ if (process.argv[2] === 'exchange') {
   assert.equal(ex.stats.rounds, 4);
 
   // Gradients: rank r contributes (r + 1)·(id + 1) to every element of rows r, r + 1 (mod vocab).
-  for (const t of [a, b]) {
+  for (const t of [a, b, c]) {
     const rows = Int32Array.of(rank % t.vocab, (rank + 1) % t.vocab);
     const slots = new Int32Array(2);
     const grad = t.assignSlots(rows, rows[0] === rows[1] ? 1 : 2, slots);
@@ -100,7 +102,7 @@ if (process.argv[2] === 'exchange') {
     for (let i = 0; i < sh.owned * sh.table.dim; i++) sh.local.weight.data[i]! += 1000;
   ex.gatherWeights();
   if (rank === 0)
-    for (const t of [a, b])
+    for (const t of [a, b, c])
       for (let i = 0; i < t.weight.size; i++)
         assert.equal(
           t.weight.data[i],
