@@ -28,6 +28,8 @@ const { values } = parseArgs({
     ranks: { type: 'string', default: '2' },
     steps: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
+    /** Global batch; a multiple of --ranks (1023 for 3 ranks). */
+    batch: { type: 'string', default: '1024' },
   },
 });
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -48,7 +50,7 @@ const configs = Object.fromEntries(
         `dataset: { spec: 'prepared:${resolve(values.prepared)}', stream: true, maxValidRows: 5000 }`,
         'mode: student',
         'student: { type: two-tower, embeddingDim: 32, userHidden: [256, 128, 64], itemHidden: [256, 128, 64] }',
-        'batchSize: 1024',
+        `batchSize: ${Number(values.batch)}`,
         `steps: ${Number(values.steps)}`,
         `sharding: ${m}`,
       ].join('\n'),
