@@ -29,6 +29,15 @@ export class EmbeddingTable {
   readonly weight: Tensor;
   /** False freezes the table (e.g. a pre-trained teacher's): lookups then record no gradient. */
   trainable = true;
+  /**
+   * Where `Graph.embeddingBag`'s forward reads these ids' rows from instead of `weight` (null: no
+   * hook, or the hook returns null: `weight`): `rows` [r, dim] and, per id position, its row in
+   * `rows` (−1 = padding). A row-sharded table (rowShard.ts) sets it during a training step: it
+   * fetches the rows from the ranks that own them into a compact cache. The backward is unchanged
+   * (the compact gradient is by table id).
+   */
+  lookupRows: ((ids: Int32Array, count: number) => { rows: Float32Array; ids: Int32Array } | null) | null =
+    null;
   private readonly slotOf: Int32Array;
   private rows: Int32Array;
   private grad: Float32Array;
@@ -222,5 +231,28 @@ function defaultInit(name: string, w: Float32Array): void {
   for (let i = 0; i < w.length; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     w[i] = (s / 4294967296) * 0.02 - 0.01;
+  }
+}
+
+/**
+ * Adds sparse rows (row ids `rows`, values row-major in `values`) into a table's compact gradient,
+ * in the order given — e.g. every rank's rows, rank 0's first, so that each row's sum is formed in
+ * the same order wherever it is formed (replicated and row-sharded MPI training both use this).
+ * `scratch.slots` is regrown as needed.
+ */
+export function addSparseRows(
+  t: EmbeddingTable,
+  rows: Int32Array,
+  values: Float32Array,
+  nRows: number,
+  scratch: { slots: Int32Array },
+): void {
+  if (nRows === 0) return;
+  if (scratch.slots.length < nRows) scratch.slots = new Int32Array(nRows * 2);
+  const grad = t.assignSlots(rows, nRows, scratch.slots);
+  const D = t.dim;
+  for (let i = 0; i < nRows; i++) {
+    const s = scratch.slots[i]! * D;
+    for (let d = 0; d < D; d++) grad[s + d]! += values[i * D + d]!;
   }
 }

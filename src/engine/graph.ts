@@ -991,11 +991,12 @@ export class Graph {
       );
     }
     table.checkIds(ids, n, 'embeddingBag');
+    const src = table.lookupRows?.(ids, n) ?? null;
     const dim = table.dim;
     const m = mode === 'sum' ? 0 : 1;
     const out = this.out([nBags, dim], table.trainable);
     const k = this.k;
-    k.gatherPool(table.weight.data, dim, ids, nBags, bagLen, m, out.data);
+    k.gatherPool(src?.rows ?? table.weight.data, dim, src?.ids ?? ids, nBags, bagLen, m, out.data);
     this.record(out, () => {
       const go = out.grad;
       if (go === null) return;

@@ -433,6 +433,17 @@ export function clipGradNorm(
   maxNorm: number,
 ): number {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  const norm = Math.sqrt(gradSquares(params, tables));
+  scaleGrads(params, tables, clipFactor(norm, maxNorm));
+  return norm;
+}
+
+/**
+ * Σ g² over the dense gradients and the tables' compact sparse gradients (clipGradNorm's norm²;
+ * a row-sharded job adds the ranks' sums of their owned rows). Throws, naming the tensor, when a
+ * gradient is not finite.
+ */
+export function gradSquares(params: readonly Tensor[], tables: readonly EmbeddingTable[]): number {
   let sq = 0;
   for (const p of params) {
     const g = p.grad;
@@ -452,20 +463,21 @@ export function clipGradNorm(
       throw new Error(`clipGradNorm: gradient of table '${t.name}' is not finite (NaN or Inf)`);
     sq += s;
   }
-  const norm = Math.sqrt(sq);
-  const f = clipFactor(norm, maxNorm);
-  if (f !== 1) {
-    for (const p of params) {
-      const g = p.grad;
-      if (g !== null) for (let i = 0; i < g.length; i++) g[i] *= f;
-    }
-    for (const t of tables) {
-      const { grad, nRows } = t.sparseGrad();
-      const n = nRows * t.dim;
-      for (let i = 0; i < n; i++) grad[i] *= f;
-    }
+  return sq;
+}
+
+/** Multiplies every dense and compact sparse gradient by f (nothing to do when f = 1). */
+export function scaleGrads(params: readonly Tensor[], tables: readonly EmbeddingTable[], f: number): void {
+  if (f === 1) return;
+  for (const p of params) {
+    const g = p.grad;
+    if (g !== null) for (let i = 0; i < g.length; i++) g[i] *= f;
   }
-  return norm;
+  for (const t of tables) {
+    const { grad, nRows } = t.sparseGrad();
+    const n = nRows * t.dim;
+    for (let i = 0; i < n; i++) grad[i] *= f;
+  }
 }
 
 /** The factor clipGradNorm scales every gradient by, given the global norm: 1 when within bounds. */

@@ -115,6 +115,16 @@ export const configSchema = z
     name: z.string().min(1).default('run'),
     seed: z.int().default(1),
     threads: z.int().min(1).default(1),
+    /**
+     * How an MPI job (mpirun -np N) stores the trainable embedding tables (src/engine/rowShard.ts):
+     * 'replicated' (default) keeps every table on every rank and allgathers the sparse gradients;
+     * 'row' shards a table by rows, rank id mod N owning row id (TorchRec row-wise sharding,
+     * HugeCTR's model-parallel embedding); a record chooses per table by name (e.g.
+     * { emb.item_id: row }; tables not named stay replicated). Ignored by a single process.
+     */
+    sharding: z
+      .union([z.enum(['replicated', 'row']), z.record(z.string(), z.enum(['replicated', 'row']))])
+      .default('replicated'),
     dataset: datasetSpec,
     mode: z.enum(MODES),
     teacher: modelSpec.optional(),

@@ -14,6 +14,12 @@
  *   rank with MPI_Allgatherv, and every rank rebuilds the table's compact gradient from the gathered
  *   rows in rank order — the same sums in the same order on every rank, so the parameters stay
  *   bit-identical across ranks without a broadcast.
+ * - Row-sharded tables (`sharding: row`, src/engine/rowShard.ts; TorchRec row-wise sharding,
+ *   HugeCTR model-parallel embedding) instead live at their owners (rank id mod N owns row id):
+ *   lookups fetch the rows from the owners during the forward (a rank with an empty batch still
+ *   serves them), the gradient rows go to the owners, which sum them in rank order (the same sums
+ *   in the same order as the replicated mode) and apply their own sparse optimiser. Before rank 0
+ *   validates or writes a checkpoint (`sync`), the ranks assemble those tables there.
  * - Then gradient clipping (on the global gradient) and the optimisers, identically everywhere.
  *
  * Dropout masks are a function of (seed, rank, step), as in the threaded trainer: a rank's mask
@@ -25,14 +31,15 @@
  */
 import { createHash } from 'node:crypto';
 import { type Batch, sliceColumns } from '../data/batch.js';
-import type { EmbeddingTable } from '../engine/embedding.js';
+import { addSparseRows, type EmbeddingTable } from '../engine/embedding.js';
 import { Graph } from '../engine/graph.js';
 import type { Mpi, SparseRows } from '../engine/mpi.js';
 import type { ParamStore } from '../engine/nn.js';
 import type { Optimizer } from '../engine/optim.js';
-import { clipGradNorm } from '../engine/optim.js';
+import { clipFactor, clipGradNorm, gradSquares, scaleGrads } from '../engine/optim.js';
 import { StepRng } from '../engine/parallel.js';
 import type { Rng } from '../engine/rng.js';
+import { RowShardExchange, RowShardedOptimizer } from '../engine/rowShard.js';
 import type { ExperimentConfig } from './config.js';
 import type { DistillStep, StepParts } from './distillStep.js';
 import { buildOptimizers, type DistributedTraining, type StepRunner } from './trainer.js';
@@ -51,21 +58,56 @@ export function configHash(cfg: ExperimentConfig): string {
 export interface MpiStepStats {
   /** Bytes this rank passed to MPI in the last step, by kind. */
   dense: number;
+  /** Replicated tables: the touched rows (ids and values) allgathered. */
   sparse: number;
+  /** Row-sharded tables (payload to other ranks): forward ids, forward rows, backward gradient rows. */
+  rowIds: number;
+  rowRows: number;
+  rowGrads: number;
   control: number;
+}
+
+const noStats = (): MpiStepStats => ({ dense: 0, sparse: 0, rowIds: 0, rowRows: 0, rowGrads: 0, control: 0 });
+
+/**
+ * The tables `sharding` makes row-sharded (src/engine/rowShard.ts), in store order. A record must
+ * name existing tables only: a typo would otherwise silently leave a large table replicated.
+ */
+export function rowShardedTables(
+  tables: readonly EmbeddingTable[],
+  sharding: ExperimentConfig['sharding'],
+): EmbeddingTable[] {
+  if (typeof sharding === 'string') return sharding === 'row' ? tables.filter((t) => t.trainable) : [];
+  const names = new Set(tables.map((t) => t.name));
+  for (const name of Object.keys(sharding)) {
+    if (!names.has(name))
+      throw new Error(
+        `sharding: no trainable embedding table named '${name}' (the tables are: ${[...names].join(', ')})`,
+      );
+  }
+  return tables.filter((t) => {
+    if (sharding[t.name] !== 'row') return false;
+    if (!t.trainable)
+      throw new Error(`sharding: table '${t.name}' is frozen; only trainable tables can be row-sharded`);
+    return true;
+  });
 }
 
 /** The distributed-training hooks the training loop takes (TrainOptions.distributed). */
 export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { stats(): MpiStepStats } {
-  let last: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
-  const sum: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
+  let last: MpiStepStats = noStats();
+  const sum: MpiStepStats = noStats();
   let steps = 0;
   let store: ParamStore | null = null;
+  let current: ReturnType<typeof mpiRunner> | null = null;
+  let syncBytes = 0;
+  let owned = { rows: 0, rank0: 0, max: 0, tables: 0, cacheMax: 0, fullRanks: 0 };
   return {
     collectives: mpi,
     runner: (parts, step, cfg) => {
       store = parts.store;
       const r = mpiRunner(mpi, parts, step, cfg, seed);
+      current = r;
       return {
         ...r,
         run(batch: Batch, s: number) {
@@ -78,8 +120,17 @@ export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { sta
       };
     },
     stats: () => last,
+    sync: (withOptimizerState) => {
+      if (current !== null) syncBytes += current.sync(withOptimizerState);
+    },
     finish: () => {
-      if (store !== null) checkIdentical(mpi, store);
+      if (current !== null) {
+        syncBytes += current.sync(false);
+        owned = current.ownedRows();
+      }
+      // Summed over the ranks (rank 0 sends nothing to itself): the traffic of the assemblies.
+      syncBytes = mpi.allreduce(Float64Array.of(syncBytes), 'sum')[0]!;
+      if (store !== null) checkIdentical(mpi, store, current?.rowTables() ?? []);
     },
     // Mean payload bytes this rank handed to MPI per step (final.json `distributed`).
     summary: () => {
@@ -87,10 +138,24 @@ export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { sta
       return {
         ranks: mpi.size,
         steps,
-        bytesPerStep: per(sum.dense + sum.sparse + sum.control),
+        bytesPerStep: per(sum.dense + sum.sparse + sum.rowIds + sum.rowRows + sum.rowGrads + sum.control),
         denseBytesPerStep: per(sum.dense),
         sparseBytesPerStep: per(sum.sparse),
+        rowIdsBytesPerStep: per(sum.rowIds),
+        rowRowsBytesPerStep: per(sum.rowRows),
+        rowGradBytesPerStep: per(sum.rowGrads),
         controlBytesPerStep: per(sum.control),
+        // Row-sharded tables: their rows in total, and the rows rank 0 and the fullest rank store.
+        rowShardedTables: owned.tables,
+        rowShardedRows: owned.rows,
+        ownedRowsRank0: owned.rank0,
+        ownedRowsMax: owned.max,
+        // The most rows one rank fetched in a step (its lookup cache), and how many ranks still hold
+        // the full tables (rank 0 only: validation and checkpoints read them).
+        lookupCacheRowsMax: owned.cacheMax,
+        fullTableRanks: owned.fullRanks,
+        // Assembling row-sharded tables (and optimiser state) on rank 0 for validation and checkpoints.
+        syncBytes,
       };
     },
   };
@@ -101,14 +166,15 @@ export function mpiTraining(mpi: Mpi, seed: number): DistributedTraining & { sta
  * FNV-1a of every parameter's and table's bytes is gathered from all ranks; a rank that differs is
  * a bug (or a rank that read different data), and training must not report success with it.
  */
-export function checkIdentical(mpi: Mpi, store: ParamStore): void {
+export function checkIdentical(mpi: Mpi, store: ParamStore, except: readonly EmbeddingTable[] = []): void {
   let h = 0x811c9dc5;
   const mix = (a: Float32Array) => {
     const u = new Uint32Array(a.buffer, a.byteOffset, a.length);
     for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i]!, 0x01000193);
   };
   for (const p of store.params()) mix(p.data);
-  for (const t of store.tables()) mix(t.weight.data);
+  // A row-sharded table has no replicas to compare: each row lives on one rank only.
+  for (const t of store.tables()) if (!except.includes(t)) mix(t.weight.data);
   const all = mpi.allgather(Int32Array.of(h | 0));
   const differ = Array.from(all).flatMap((x, r) => (x !== all[0] ? [r] : []));
   if (differ.length > 0)
@@ -157,28 +223,28 @@ function backwardShare(
   out.names = dstep.terms.map((t) => t.name);
 }
 
-/** Adds sparse rows (in the order given: rank 0's first) into a table's cleared compact gradient. */
-function addRows(
-  t: EmbeddingTable,
-  rows: Int32Array,
-  values: Float32Array,
-  nRows: number,
-  scratch: { slots: Int32Array },
+/**
+ * Gradient clipping on the global gradient, then the optimisers: the same on every rank. With
+ * row-sharded tables (`sharded`), their gradient rows are spread over the owners' local tables, so
+ * the global norm adds the ranks' sums of squares of their owned rows (one allreduce).
+ */
+function applyUpdate(
+  parts: StepParts,
+  optimizers: Record<string, Optimizer>,
+  cfg: ExperimentConfig,
+  sharded?: { mpi: Mpi; locals: EmbeddingTable[]; stats: MpiStepStats },
 ): void {
-  if (nRows === 0) return;
-  if (scratch.slots.length < nRows) scratch.slots = new Int32Array(nRows * 2);
-  const grad = t.assignSlots(rows, nRows, scratch.slots);
-  const D = t.dim;
-  for (let i = 0; i < nRows; i++) {
-    const s = scratch.slots[i]! * D;
-    for (let d = 0; d < D; d++) grad[s + d]! += values[i * D + d]!;
-  }
-}
-
-/** Gradient clipping on the global gradient, then the optimisers: the same on every rank. */
-function applyUpdate(parts: StepParts, optimizers: Record<string, Optimizer>, cfg: ExperimentConfig): void {
   const { store, teacher, teacherTrains } = parts;
-  if (cfg.optimizer.clipNorm > 0) clipGradNorm(store.params(), store.tables(), cfg.optimizer.clipNorm);
+  const maxNorm = cfg.optimizer.clipNorm;
+  if (maxNorm > 0 && sharded === undefined) clipGradNorm(store.params(), store.tables(), maxNorm);
+  else if (maxNorm > 0 && sharded !== undefined) {
+    const own = sharded.mpi.allreduce(Float64Array.of(gradSquares([], sharded.locals)), 'sum')[0]!;
+    sharded.stats.control += 8;
+    // The model's row-sharded tables have no gradient left (pushGrads sent it to the owners).
+    const f = clipFactor(Math.sqrt(gradSquares(store.params(), store.tables()) + own), maxNorm);
+    scaleGrads(store.params(), store.tables(), f);
+    scaleGrads([], sharded.locals, f);
+  }
   optimizers['dense']!.step();
   optimizers['sparse']!.step();
   if (!teacherTrains && teacher !== null) teacher.store.zeroGrad();
@@ -190,11 +256,29 @@ function mpiRunner(
   dstep: DistillStep,
   cfg: ExperimentConfig,
   seed: number,
-): StepRunner & { stats(): MpiStepStats } {
+): StepRunner & {
+  stats(): MpiStepStats;
+  sync(withOptimizerState: boolean): number;
+  rowTables(): EmbeddingTable[];
+  ownedRows(): {
+    rows: number;
+    rank0: number;
+    max: number;
+    tables: number;
+    cacheMax: number;
+    fullRanks: number;
+  };
+} {
   const { store } = parts;
-  const optimizers: Record<string, Optimizer> = buildOptimizers(store, cfg.optimizer);
+  const rowTables = rowShardedTables(store.tables(), cfg.sharding);
+  // Replicated tables exchange gradients by allgather; row-sharded ones through their owners.
+  const tables = store.tables().filter((t) => !rowTables.includes(t));
+  const exchange = rowTables.length > 0 ? new RowShardExchange(mpi, rowTables) : null;
+  const locals = exchange?.shards.map((sh) => sh.local) ?? [];
+  const optimizers: Record<string, Optimizer> = buildOptimizers(store, cfg.optimizer, [...tables, ...locals]);
+  const rowOpt = exchange !== null ? new RowShardedOptimizer(optimizers['sparse']!, exchange) : null;
+  if (rowOpt !== null) optimizers['sparse'] = rowOpt;
   const params = store.params();
-  const tables = store.tables();
   const dropout = new StepRng();
   const g = new Graph({ training: true, rng: dropout });
   // Dense buckets: consecutive parameters, none split.
@@ -221,18 +305,29 @@ function mpiRunner(
   const share: LocalShare = { total: 0, terms: local.subarray(1), names: [] };
   let rows = 0;
   let terms: { name: string; value: number }[] = [];
-  let stats: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
+  let stats: MpiStepStats = noStats();
+  let released = false;
 
   return {
     optimizers,
     // Dropout streams are a function of (seed, rank, step): nothing to save.
     rngs: {} as Record<string, Rng>,
     run(batch, step) {
-      const st: MpiStepStats = { dense: 0, sparse: 0, control: 0 };
+      const st: MpiStepStats = noStats();
+      rowOpt?.dropStaging();
+      if (!released) {
+        // After any checkpoint was loaded into the full tables: ranks ≠ 0 keep only their rows.
+        for (const sh of exchange?.shards ?? []) sh.release();
+        released = true;
+      }
       const B = mpi.allreduce(Float64Array.of(batch.size), 'sum')[0]!;
       st.control += 8;
       rows = B;
+      // Row-sharded lookups are exchange rounds during the forward; drain() serves the other ranks'
+      // remaining rounds (all of them when this rank's batch is empty and it runs no forward).
+      exchange?.begin();
       backwardShare(g, dropout, dstep, batch, step, seed, mpi.rank, B, share);
+      exchange?.drain();
       local[0] = share.total;
       // Which parameters any rank's graph reached (a parameter no rank touched keeps grad = null
       // and is not updated, exactly as on one process).
@@ -264,9 +359,17 @@ function mpiRunner(
         st.sparse += sg.nRows * 4 * (1 + t.dim) + 4;
         // Rebuild this table's compact gradient from every rank's rows, in rank order.
         t.zeroGrad();
-        addRows(t, got.rows, got.values, got.nRows, scratch);
+        addSparseRows(t, got.rows, got.values, got.nRows, scratch);
       });
-      applyUpdate(parts, optimizers, cfg);
+      if (exchange !== null) {
+        exchange.pushGrads();
+        const x = exchange.stats;
+        st.rowIds += x.lookupIds;
+        st.rowRows += x.lookupRows;
+        st.rowGrads += x.grads;
+        st.control += x.control;
+        applyUpdate(parts, optimizers, cfg, { mpi, locals, stats: st });
+      } else applyUpdate(parts, optimizers, cfg);
       const sum = mpi.allreduce(local, 'sum');
       st.control += local.byteLength;
       terms = share.names.map((name, i) => ({ name, value: sum[1 + i]! }));
@@ -275,9 +378,41 @@ function mpiRunner(
     },
     terms: () => terms,
     rows: () => rows,
-    resumedAt: () => {},
-    close: async () => {},
+    resumedAt: () => {
+      // The checkpoint was loaded into the full tables and full state buffers on every rank.
+      if (exchange === null) return;
+      for (const sh of exchange.shards) sh.reloadOwned();
+      rowOpt!.scatterState();
+    },
+    close: async () => {
+      exchange?.close();
+    },
     stats: () => stats,
+    sync: (withOptimizerState) => {
+      if (exchange === null) return 0;
+      let bytes = exchange.gatherWeights();
+      if (withOptimizerState) bytes += rowOpt!.gatherState(mpi.rank);
+      return bytes;
+    },
+    rowTables: () => rowTables,
+    // A collective (allreduce): the storage of the row-sharded tables, for final.json.
+    ownedRows: () => {
+      const sh = exchange?.shards ?? [];
+      const mine = sh.reduce((n, x) => n + x.owned, 0);
+      const cache = sh.reduce((n, x) => n + x.peakCacheRows, 0);
+      const full = sh.length > 0 && sh.every((x) => x.holdsFullTable) ? 1 : 0;
+      const max = mpi.allreduce(Float64Array.of(mine, cache), 'max');
+      const r0 = mpi.bcast(Float64Array.of(mine), 0)[0]!;
+      const fullRanks = mpi.allreduce(Float64Array.of(full), 'sum')[0]!;
+      return {
+        rows: rowTables.reduce((n, t) => n + t.vocab, 0),
+        rank0: r0,
+        max: max[0]!,
+        tables: rowTables.length,
+        cacheMax: max[1]!,
+        fullRanks,
+      };
+    },
   };
 }
 
@@ -365,7 +500,7 @@ export function accumulatingRunner(
       tables.forEach((t, k) => {
         for (let r = 0; r < ways; r++) {
           const slot = sparse[r]![k]!;
-          addRows(t, slot.rows, slot.values, slot.n, scratch);
+          addSparseRows(t, slot.rows, slot.values, slot.n, scratch);
         }
       });
       applyUpdate(parts, optimizers, cfg);

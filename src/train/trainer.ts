@@ -25,6 +25,7 @@ import { type LambdaSchedule, warmupEndStep } from '../distill/lambdaSchedule.js
 import { RankDistiller } from '../distill/rankDistiller.js';
 import type { RankLists } from '../distill/rankLists.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
+import type { EmbeddingTable } from '../engine/embedding.js';
 import { Graph } from '../engine/graph.js';
 import type { ParamStore } from '../engine/nn.js';
 import {
@@ -202,6 +203,12 @@ export interface DistributedTraining {
   finish?(): void;
   /** What final.json records of the job's communication (e.g. mean bytes sent per step, by kind). */
   summary?(): Record<string, number>;
+  /**
+   * A collective called by every rank at the same steps, before rank 0 validates or writes a
+   * checkpoint: brings rank 0's model up to date (row-sharded tables are assembled there), with the
+   * optimiser state too when `withOptimizerState` (a checkpoint will be written).
+   */
+  sync?(withOptimizerState: boolean): void;
 }
 
 export interface TrainResult {
@@ -217,9 +224,9 @@ export { combinedStore, modeRoles } from './distillStep.js';
 export function buildOptimizers(
   store: ParamStore,
   cfg: ExperimentConfig['optimizer'],
+  tables: EmbeddingTable[] = store.tables(),
 ): Record<string, Optimizer> {
   const params = store.params();
-  const tables = store.tables();
   const dense: Optimizer =
     cfg.dense === 'adagrad'
       ? new Adagrad(params, { lr: cfg.lr })
@@ -836,10 +843,13 @@ async function trainLoop(opts: TrainOptions, p: Prepared, runner: StepRunner): P
       }
       const isEval = evalEvery > 0 && step % evalEvery === 0;
       if (isEval || step === totalSteps) {
+        // Every rank at the same steps (the run directory is the same on all ranks, paths only on rank 0).
+        dist?.sync?.(opts.runDir !== undefined);
         await doEval(step, epoch);
         lastEvalStep = step;
         saveAt(step);
       } else if (cfg.checkpointEvery > 0 && step % cfg.checkpointEvery === 0) {
+        if (opts.runDir !== undefined) dist?.sync?.(true);
         saveAt(step);
       }
     }

@@ -135,3 +135,13 @@ test('every shipped training config in examples/ is valid (experiment matrices a
   }
   assert.ok(checked >= 10, `only ${checked} training configs found in ${dir}`);
 });
+
+test('sharding: replicated by default, row for all tables, or a record per table', () => {
+  assert.equal(parseConfig(base).sharding, 'replicated');
+  assert.equal(parseConfig({ ...base, sharding: 'row' }).sharding, 'row');
+  assert.deepEqual(parseConfig({ ...base, sharding: { 'emb.item_id': 'row' } }).sharding, {
+    'emb.item_id': 'row',
+  });
+  assert.ok(problems({ ...base, sharding: 'rows' }).some((p) => p.includes('sharding')));
+  assert.ok(problems({ ...base, sharding: { 'emb.item_id': 'column' } }).some((p) => p.includes('sharding')));
+});

@@ -214,7 +214,15 @@ export async function trainAndPrint(
   if (mpi !== null) {
     // Every rank must train the same experiment: compared by hash before any data is read.
     mpi.checkSameConfig(configHash(cfg));
-  } else warnIfOversubscribed(cfg.threads);
+  } else {
+    warnIfOversubscribed(cfg.threads);
+    // Row sharding splits tables over MPI ranks; one process (--interleave included) holds them whole.
+    if (cfg.sharding !== 'replicated' && !(o.quiet ?? false))
+      process.stderr.write(
+        `kdrec ${label}: sharding: ${JSON.stringify(cfg.sharding)} applies to MPI jobs only (mpirun -np N); ` +
+          'this single process keeps every table whole\n',
+      );
+  }
   const root = mpi === null || mpi.rank === 0;
   const rep = progressReporter(label, (o.quiet ?? false) || !root);
   try {
