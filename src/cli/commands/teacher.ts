@@ -104,7 +104,7 @@ export function register(program: Command): void {
       }
       if (shard !== undefined)
         throw new Error(
-          '--shard: only a streamed prepared dataset (dataset.spec prepared:DIR) is scored by shards',
+          '--shard (or mpirun): only a streamed prepared dataset (dataset.spec prepared:DIR) is scored by shards',
         );
       const dataset = await loadConfigDataset(cfg);
       const res = await teacherScoreRun(o.run, { samples: o.samples, out: o.out, dataset });
