@@ -9,42 +9,17 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MPI_TIMEOUT_EXIT_CODE, mpiAvailable, mpiLaunch, mpiTimeoutFromEnv } from '../../src/engine/mpi.js';
+import { type MpirunResult, mpirunContexts, mpiSkipReason } from './mpiHarness.js';
 
 const worker = fileURLToPath(new URL('./mpiWorker.js', import.meta.url));
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** Far above any case's run time (< 3 s here): reaching it means the job hung. */
 const HANG_MS = 30_000;
 
-function mpirunMissing(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0)
-    return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
-  if (!/Open MPI/i.test(`${r.stdout}${r.stderr}`))
-    return 'mpirun is not Open MPI (these tests read its messages)';
-  const a = mpiAvailable();
-  return a.available ? null : `MPI addon unavailable: ${a.reason}`;
-}
-const skipReason = mpirunMissing();
+const skipReason = mpiSkipReason();
 
-function mpirun(
-  scenario: string,
-  program = [worker, scenario],
-): { code: number | null; out: string; ms: number } {
-  const env = { ...process.env };
-  // The test runner's own variables must not reach the ranks, nor a watchdog limit from the caller.
-  delete env['NODE_TEST_CONTEXT'];
-  delete env['KDREC_MPI_TIMEOUT'];
-  const t0 = Date.now();
-  const r = spawnSync(
-    'mpirun',
-    ['--oversubscribe', '--allow-run-as-root', '-np', '2', process.execPath, ...program],
-    // SIGTERM, not SIGKILL: mpirun passes it on to the ranks; a killed mpirun would leave them spinning.
-    { encoding: 'utf8', env, timeout: HANG_MS, killSignal: 'SIGTERM' },
-  );
-  const ms = Date.now() - t0;
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  assert.ok(ms < HANG_MS, `mpirun ${scenario} hung (killed after ${HANG_MS} ms); output:\n${out}`);
-  return { code: r.status, out, ms };
+function mpirun(scenario: string, program = [worker, scenario]): MpirunResult {
+  return mpirunContexts([{ np: 2, argv: [process.execPath, ...program] }], HANG_MS);
 }
 
 test('mpiLaunch reads the launcher variables; a plain process is not launched', () => {

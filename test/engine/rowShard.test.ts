@@ -5,21 +5,12 @@
  * mpirun or the MPI addon is missing.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { mpiAvailable } from '../../src/engine/mpi.js';
 import { localRowOf, ownedRowCount, ownerOf, takeOwnedRows, unpackRanks } from '../../src/engine/rowShard.js';
+import { mpirunContexts, mpiSkipReason } from './mpiHarness.js';
 
 const worker = fileURLToPath(new URL('./rowShardWorker.js', import.meta.url));
-
-function skipReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0)
-    return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
-  const a = mpiAvailable();
-  return a.available ? null : `MPI addon unavailable: ${a.reason}`;
-}
 
 test('rank id mod N owns row id at local row ⌊id / N⌋; the owned rows partition the table', () => {
   for (const size of [1, 2, 3, 7]) {
@@ -60,17 +51,10 @@ test('unpackRanks puts the rank-ordered blocks of owned rows back in table order
 
 for (const np of [2, 3]) {
   test(`the exchange on ${np} ranks: rows fetched from the owners, gradients summed there, assembly on rank 0`, (t) => {
-    const skip = skipReason();
+    const skip = mpiSkipReason();
     if (skip !== null) return t.skip(skip);
-    const env = { ...process.env };
-    delete env['NODE_TEST_CONTEXT'];
-    const r = spawnSync(
-      'mpirun',
-      ['--oversubscribe', '--allow-run-as-root', '-np', String(np), process.execPath, worker, 'exchange'],
-      { encoding: 'utf8', env, timeout: 30_000, killSignal: 'SIGTERM' },
-    );
-    const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-    assert.equal(r.status, 0, out);
+    const { code, out } = mpirunContexts([{ np, argv: [process.execPath, worker, 'exchange'] }], 30_000);
+    assert.equal(code, 0, out);
     for (let k = 0; k < np; k++) assert.match(out, new RegExp(`rank ${k}: ok`));
   });
 }

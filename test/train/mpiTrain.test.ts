@@ -18,24 +18,15 @@ import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { prepareDataset } from '../../src/data/loaders/index.js';
 import { simulate } from '../../src/data/simulator.js';
-import { mpiAvailable } from '../../src/engine/mpi.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { checkpointParamDiff } from '../../src/train/parity.js';
 import { tempDir } from '../data/fixtures.js';
+import { mpirunContexts, mpiSkipReason, rankEnv } from '../engine/mpiHarness.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const HANG_MS = 60_000;
 
-function skipReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0)
-    return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
-  if (!/Open MPI/i.test(`${r.stdout}${r.stderr}`))
-    return 'mpirun is not Open MPI (these tests read its messages)';
-  const a = mpiAvailable();
-  return a.available ? null : `MPI addon unavailable: ${a.reason}`;
-}
-const skip = skipReason();
+const skip = mpiSkipReason();
 
 let dir = '';
 let cfg = '';
@@ -72,45 +63,14 @@ function config(name: string, prep: string, lr: number, dropout = 0): string {
   return path;
 }
 
-function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e['NODE_TEST_CONTEXT'];
-  delete e['KDREC_MPI_TIMEOUT'];
-  delete e['KDREC_TRACE_SAMPLES'];
-  delete e['KDREC_TRACE_KILL_AT'];
-  return e;
-}
-
-/** mpirun with one or more app contexts (`-np 1 cmd : -np 1 cmd` gives ranks their own arguments). */
-function mpirun(contexts: { np: number; argv: string[] }[]): {
-  code: number | null;
-  out: string;
-  ms: number;
-} {
-  const args = ['--oversubscribe', '--allow-run-as-root'];
-  contexts.forEach((c, i) => {
-    if (i > 0) args.push(':');
-    args.push('-np', String(c.np), ...c.argv);
-  });
-  const t0 = Date.now();
-  const r = spawnSync('mpirun', args, {
-    encoding: 'utf8',
-    env: env(),
-    timeout: HANG_MS,
-    killSignal: 'SIGTERM',
-  });
-  const ms = Date.now() - t0;
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  assert.ok(ms < HANG_MS, `mpirun hung (stopped after ${HANG_MS} ms):\n${out}`);
-  return { code: r.status, out, ms };
-}
+const mpirun = (contexts: { np: number; argv: string[] }[]) => mpirunContexts(contexts, HANG_MS);
 
 const train = (...flags: string[]) => [process.execPath, CLI, 'train', '--config', cfg, '--quiet', ...flags];
 
 function single(...flags: string[]): { code: number | null; out: string } {
   const r = spawnSync(process.execPath, [CLI, 'train', '--config', cfg, '--quiet', ...flags], {
     encoding: 'utf8',
-    env: env(),
+    env: rankEnv(),
   });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -168,7 +128,7 @@ test('with dropout, 2 ranks still equal --interleave 2 bit for bit (masks drawn 
   const one = spawnSync(
     process.execPath,
     [CLI, 'train', '--config', withDropout, '--quiet', '--run-dir', ref, '--interleave', '2'],
-    { encoding: 'utf8', env: env() },
+    { encoding: 'utf8', env: rankEnv() },
   );
   assert.equal(one.status, 0, `${one.stdout}${one.stderr}`);
   const job = join(dir, 'dropout-job');

@@ -24,25 +24,16 @@ import { fileURLToPath } from 'node:url';
 import { prepareDataset } from '../../src/data/loaders/index.js';
 import { simulate } from '../../src/data/simulator.js';
 import { EmbeddingTable } from '../../src/engine/embedding.js';
-import { mpiAvailable } from '../../src/engine/mpi.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { rowShardedTables } from '../../src/train/distributed.js';
 import { checkpointParamDiff } from '../../src/train/parity.js';
 import { tempDir } from '../data/fixtures.js';
+import { mpirunContexts, mpiSkipReason, rankEnv } from '../engine/mpiHarness.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const HANG_MS = 60_000;
 
-function skipReason(): string | null {
-  const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (r.error !== undefined || r.status !== 0)
-    return 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)';
-  if (!/Open MPI/i.test(`${r.stdout}${r.stderr}`))
-    return 'mpirun is not Open MPI (these tests read its messages)';
-  const a = mpiAvailable();
-  return a.available ? null : `MPI addon unavailable: ${a.reason}`;
-}
-const skip = skipReason();
+const skip = mpiSkipReason();
 
 let dir = '';
 let prep = '';
@@ -82,32 +73,7 @@ function config(
   return path;
 }
 
-function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e['NODE_TEST_CONTEXT'];
-  delete e['KDREC_MPI_TIMEOUT'];
-  delete e['KDREC_TRACE_SAMPLES'];
-  delete e['KDREC_TRACE_KILL_AT'];
-  return e;
-}
-
-function mpirun(contexts: { np: number; argv: string[] }[]): { code: number | null; out: string } {
-  const args = ['--oversubscribe', '--allow-run-as-root'];
-  contexts.forEach((c, i) => {
-    if (i > 0) args.push(':');
-    args.push('-np', String(c.np), ...c.argv);
-  });
-  const t0 = Date.now();
-  const r = spawnSync('mpirun', args, {
-    encoding: 'utf8',
-    env: env(),
-    timeout: HANG_MS,
-    killSignal: 'SIGTERM',
-  });
-  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  assert.ok(Date.now() - t0 < HANG_MS, `mpirun hung (stopped after ${HANG_MS} ms):\n${out}`);
-  return { code: r.status, out };
-}
+const mpirun = (contexts: { np: number; argv: string[] }[]) => mpirunContexts(contexts, HANG_MS);
 
 const train = (cfg: string, ...flags: string[]) => [
   process.execPath,
@@ -350,7 +316,7 @@ test('a single process ignores sharding (and says so); --interleave 2 equals the
     [CLI, 'train', '--config', config('row', 'row'), '--run-dir', run, '--interleave', '2'],
     {
       encoding: 'utf8',
-      env: env(),
+      env: rankEnv(),
     },
   );
   const out = `${r.stdout}${r.stderr}`;

@@ -15,12 +15,12 @@ import { loadDataset } from '../../src/data/loaders/index.js';
 import { DuckDb, sqlStr } from '../../src/data/readers.js';
 import { simulate } from '../../src/data/simulator.js';
 import { readRankLists } from '../../src/distill/rankLists.js';
-import { mpiAvailable } from '../../src/engine/mpi.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { auc } from '../../src/eval/metrics/auc.js';
 import { parseConfig } from '../../src/train/config.js';
 import { runFromConfig } from '../../src/train/run.js';
 import { tempDir } from '../data/fixtures.js';
+import { mpiSkipReason, rankEnv } from '../engine/mpiHarness.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -53,8 +53,7 @@ before(async () => {
 
 function kdrec(args: string[], launcher: string[] = []): string {
   const argv = [...launcher, process.execPath, CLI, ...args];
-  const env = { ...process.env };
-  delete env['NODE_TEST_CONTEXT'];
+  const env = rankEnv();
   const r = spawnSync(argv[0]!, argv.slice(1), {
     encoding: 'utf8',
     env,
@@ -130,11 +129,8 @@ test('export --vectors-only --shard i/3: the parts are the full export’s item 
 });
 
 test('under mpirun -np 2, each rank writes the part of its --shard rank/2', async (t) => {
-  const v = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-  if (v.error !== undefined || v.status !== 0)
-    return t.skip('mpirun not found (apt-get install openmpi-bin)');
-  const a = mpiAvailable();
-  if (!a.available) return t.skip(`MPI addon unavailable: ${a.reason}`);
+  const skip = mpiSkipReason();
+  if (skip !== null) return t.skip(skip);
   const mpirun = ['mpirun', '--oversubscribe', '--allow-run-as-root', '-np', '2'];
   const vByShard = join(dir, 'v2');
   for (const i of [0, 1])
