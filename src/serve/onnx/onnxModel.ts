@@ -1,0 +1,366 @@
+/**
+ * kdrec's portable inference graph (../graph.ts) → an ONNX model (ONNX IR spec, opset 13), encoded
+ * with protobufjs from the official onnx.proto (./onnxProto.ts), never a hand-written wire format.
+ *
+ * Public API (stable; the in-browser student, src/serve/web, builds on it):
+ *   - `graphToOnnx(desc, weights, opts)` → `{ bytes, io }`: one ModelProto for one graph;
+ *   - `onnxFeeds(io, batch)` → the model's inputs for a kdrec `Batch`, as plain typed arrays with
+ *     dims (wrap each in `new ort.Tensor(f.type, f.data, f.dims)` for onnxruntime-node or -web);
+ *   - `decodeOnnxModel(bytes)` → the ModelProto as a plain object (field names as in onnx.proto);
+ *   - `ONNX_OPSET`, `ONNX_IR_VERSION`, and the `OnnxIo` / `OnnxTensorSpec` descriptions.
+ *
+ * Inputs are what a kdrec `Batch` holds, one ONNX input per field, named by the field:
+ *   categorical        int64 [batch]       table row (vocabulary/hash already applied; 0 = OOV)
+ *   multi_hot/sequence int64 [batch, L]    table rows, −1 = padding (src/data/batch.ts)
+ *   numeric            float32 [batch]     already normalised with the train-split statistics
+ * The mapping from raw values (vocabulary, FNV-1a hash, normalisation) stays outside the graph and
+ * is documented per field in the export's onnx manifest (./onnxExport.ts says why).
+ *
+ * Op mapping, each the same arithmetic as the interpreter (../graph.ts) and the engine:
+ *   embed categorical  Gather(table, ids)
+ *   embed bag          mask = ids ≥ 0; Gather(table, Max(ids, 0)) ⊙ mask, ReduceSum over the bag;
+ *                      mean: ÷ Max(count, 1) (src/engine/kernels/js.ts gatherPool: an empty bag is 0)
+ *   numeric            Unsqueeze each column to [batch, 1], Concat
+ *   linear             Gemm(x, W, b) (W stored [in, out]: transB = 0), MatMul without a bias
+ *   relu/tanh/sigmoid  Relu/Tanh/Sigmoid
+ *   l2norm             x ÷ Max(√ΣX², 1e-12)  (the engine's l2Normalize epsilon)
+ *   scale, mul, add    Mul by a scalar, Mul, Add;   dot  ReduceSum(a ⊙ b, axis 1, keepdims)
+ * The batch dimension is symbolic (dim_param "batch"). An op the converter does not know fails by
+ * name: a graph is converted completely or not at all, never into a silently different network.
+ */
+import protobuf from 'protobufjs';
+import type { Batch } from '../../data/batch.js';
+import { CompiledGraph, type GraphDesc, type GraphNode, type WeightLookup } from '../graph.js';
+import { ONNX_PROTO } from './onnxProto.js';
+
+/** Opset 13: the first with ReduceSum's axes as an input (and Unsqueeze's), loaded by ORT ≥ 1.6. */
+export const ONNX_OPSET = 13;
+/** IR version 7 is the one released with opset 13 (onnx 1.8), so older runtimes accept the file. */
+export const ONNX_IR_VERSION = 7;
+
+/** One input or output of an exported ONNX model. */
+export interface OnnxTensorSpec {
+  name: string;
+  type: 'int64' | 'float32';
+  /** `'batch'` is the symbolic (dynamic) batch dimension; another string, another symbolic dim. */
+  dims: (number | string)[];
+  /** The schema field an input carries, and its kind. */
+  field?: string;
+  kind?: 'categorical' | 'multi_hot' | 'sequence' | 'numeric';
+}
+
+export interface OnnxIo {
+  inputs: OnnxTensorSpec[];
+  outputs: OnnxTensorSpec[];
+}
+
+export interface GraphToOnnxOptions {
+  /** Name of the model's output tensor (e.g. `user_vector`, `logit`). */
+  outputName: string;
+  /** Bag length L of each multi_hot / sequence field (the schema's maxLen); absent: a symbolic dim. */
+  listLengths?: Readonly<Record<string, number>>;
+  /** Recorded in the ModelProto (`doc_string`) and as `metadata_props`. */
+  docString?: string;
+  metadata?: Readonly<Record<string, string>>;
+  producerVersion?: string;
+}
+
+const DataType = { FLOAT: 1, INT64: 7 } as const;
+const AttrType = { INT: 2 } as const;
+
+let cachedRoot: protobuf.Root | null = null;
+function onnxRoot(): protobuf.Root {
+  cachedRoot ??= protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
+  return cachedRoot;
+}
+
+interface NodeObj {
+  name: string;
+  op_type: string;
+  input: string[];
+  output: string[];
+  attribute?: { name: string; type: number; i: number }[];
+}
+
+interface TensorObj {
+  name: string;
+  dims: number[];
+  data_type: number;
+  raw_data: Uint8Array;
+}
+
+function floatTensor(name: string, dims: number[], data: Float32Array): TensorObj {
+  // raw_data is little-endian (onnx.proto TensorProto.raw_data); copy so an unaligned view is fine.
+  const le = new Float32Array(data);
+  return { name, dims, data_type: DataType.FLOAT, raw_data: new Uint8Array(le.buffer) };
+}
+
+function int64Tensor(name: string, values: number[]): TensorObj {
+  const v = BigInt64Array.from(values, (x) => BigInt(x));
+  return { name, dims: [values.length], data_type: DataType.INT64, raw_data: new Uint8Array(v.buffer) };
+}
+
+function valueInfo(t: OnnxTensorSpec) {
+  return {
+    name: t.name,
+    type: {
+      tensor_type: {
+        elem_type: t.type === 'int64' ? DataType.INT64 : DataType.FLOAT,
+        shape: { dim: t.dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+      },
+    },
+  };
+}
+
+function fail(graph: string, node: GraphNode | string, msg: string): Error {
+  const id = typeof node === 'string' ? node : `node '${node.id}' (${node.op})`;
+  return new Error(`onnx export of graph '${graph}': ${id}: ${msg}`);
+}
+
+/**
+ * Converts one graph to an ONNX ModelProto. The graph is compiled first (../graph.ts CompiledGraph),
+ * so every shape check of kdrec's own loader applies before a byte of ONNX is written.
+ */
+export function graphToOnnx(
+  desc: GraphDesc,
+  weights: WeightLookup,
+  opts: GraphToOnnxOptions,
+): { bytes: Uint8Array; io: OnnxIo } {
+  // Validates operands, weight shapes and widths with kdrec's own rules (throws naming the node).
+  new CompiledGraph(desc, weights);
+  const nodes: NodeObj[] = [];
+  const initializers: TensorObj[] = [];
+  const inputs: OnnxTensorSpec[] = [];
+  const inputOf = new Map<string, string>();
+  const weightValue = new Map<string, string>();
+  const constants = new Map<string, string>();
+  const widthOf = new Map<string, number>();
+  const value = (id: string) => `node/${id}`;
+  const op = (
+    name: string,
+    opType: string,
+    input: string[],
+    output: string,
+    attrs?: Record<string, number>,
+  ): string => {
+    nodes.push({
+      name,
+      op_type: opType,
+      input,
+      output: [output],
+      ...(attrs
+        ? { attribute: Object.entries(attrs).map(([n, i]) => ({ name: n, type: AttrType.INT, i })) }
+        : {}),
+    });
+    return output;
+  };
+  const weight = (node: GraphNode, name: string): string => {
+    const have = weightValue.get(name);
+    if (have !== undefined) return have;
+    const w = weights(name);
+    if (w === undefined) throw fail(desc.name, node, `weight '${name}' is missing`);
+    const v = `weight/${name}`;
+    initializers.push(floatTensor(v, [...w.shape], w.data));
+    weightValue.set(name, v);
+    return v;
+  };
+  const axes = (values: number[]): string =>
+    constant(`axes/${values.join(',')}`, () => int64Tensor('', values));
+  const scalar = (x: number): string =>
+    constant(`scalar/${x}`, () => floatTensor('', [], Float32Array.of(x)));
+  function constant(key: string, make: () => TensorObj): string {
+    const have = constants.get(key);
+    if (have !== undefined) return have;
+    const name = `const/${key}`;
+    initializers.push({ ...make(), name });
+    constants.set(key, name);
+    return name;
+  }
+  const input = (field: string, spec: Omit<OnnxTensorSpec, 'name' | 'field'>): string => {
+    const have = inputOf.get(field);
+    if (have !== undefined) return have;
+    inputs.push({ name: field, field, ...spec });
+    inputOf.set(field, field);
+    return field;
+  };
+
+  for (const node of desc.nodes) {
+    const out = value(node.id);
+    const id = node.id;
+    switch (node.op) {
+      case 'embed': {
+        const table = weight(node, node.table);
+        const w = weights(node.table)!;
+        widthOf.set(id, w.shape[1]!);
+        if (node.kind === 'categorical') {
+          const ids = input(node.field, { type: 'int64', dims: ['batch'], kind: 'categorical' });
+          op(id, 'Gather', [table, ids], out, { axis: 0 });
+          break;
+        }
+        const L = opts.listLengths?.[node.field];
+        const ids = input(node.field, {
+          type: 'int64',
+          dims: ['batch', L ?? `${node.field}_len`],
+          kind: node.kind,
+        });
+        // Padding is −1 (src/data/batch.ts); ONNX Gather would read a negative index from the end.
+        const zero = constant('int64/0', () => ({ ...int64Tensor('', [0]), dims: [] }));
+        const mask = op(
+          `${id}/mask`,
+          'Cast',
+          [op(`${id}/valid`, 'GreaterOrEqual', [ids, zero], `${out}/valid`)],
+          `${out}/mask`,
+          {
+            to: DataType.FLOAT,
+          },
+        );
+        const rows = op(`${id}/rows`, 'Max', [ids, zero], `${out}/rows`);
+        const gathered = op(`${id}/gather`, 'Gather', [table, rows], `${out}/gather`, { axis: 0 });
+        const mask3 = op(`${id}/mask3`, 'Unsqueeze', [mask, axes([2])], `${out}/mask3`);
+        const masked = op(`${id}/masked`, 'Mul', [gathered, mask3], `${out}/masked`);
+        if (node.pooling === 'sum') {
+          op(`${id}/sum`, 'ReduceSum', [masked, axes([1])], out, { keepdims: 0 });
+        } else {
+          const sum = op(`${id}/sum`, 'ReduceSum', [masked, axes([1])], `${out}/sum`, { keepdims: 0 });
+          const count = op(`${id}/count`, 'ReduceSum', [mask, axes([1])], `${out}/count`, { keepdims: 1 });
+          const denom = op(`${id}/denom`, 'Max', [count, scalar(1)], `${out}/denom`);
+          op(`${id}/mean`, 'Div', [sum, denom], out);
+        }
+        break;
+      }
+      case 'numeric': {
+        const cols = node.fields.map((f) =>
+          op(
+            `${id}/${f}`,
+            'Unsqueeze',
+            [input(f, { type: 'float32', dims: ['batch'], kind: 'numeric' }), axes([1])],
+            `${out}/${f}`,
+          ),
+        );
+        if (cols.length === 1) op(id, 'Identity', cols, out);
+        else op(id, 'Concat', cols, out, { axis: 1 });
+        widthOf.set(id, node.fields.length);
+        break;
+      }
+      case 'concat':
+        op(id, 'Concat', node.inputs.map(value), out, { axis: 1 });
+        widthOf.set(
+          id,
+          node.inputs.reduce((s, i) => s + widthOf.get(i)!, 0),
+        );
+        break;
+      case 'linear': {
+        const W = weight(node, node.weight);
+        widthOf.set(id, weights(node.weight)!.shape[1]!);
+        if (node.bias === undefined) op(id, 'MatMul', [value(node.input), W], out);
+        else {
+          // Gemm's C is [N]: a 1-D bias broadcasts over the batch (unidirectional broadcast).
+          const b = weight(node, node.bias);
+          op(id, 'Gemm', [value(node.input), W, b], out);
+        }
+        break;
+      }
+      case 'relu':
+      case 'tanh':
+      case 'sigmoid':
+        op(id, { relu: 'Relu', tanh: 'Tanh', sigmoid: 'Sigmoid' }[node.op], [value(node.input)], out);
+        widthOf.set(id, widthOf.get(node.input)!);
+        break;
+      case 'l2norm': {
+        const x = value(node.input);
+        const sq = op(`${id}/sq`, 'Mul', [x, x], `${out}/sq`);
+        const ss = op(`${id}/ss`, 'ReduceSum', [sq, axes([1])], `${out}/ss`, { keepdims: 1 });
+        const norm = op(`${id}/norm`, 'Sqrt', [ss], `${out}/norm`);
+        const denom = op(`${id}/denom`, 'Max', [norm, scalar(1e-12)], `${out}/denom`);
+        op(id, 'Div', [x, denom], out);
+        widthOf.set(id, widthOf.get(node.input)!);
+        break;
+      }
+      case 'scale':
+        op(id, 'Mul', [value(node.input), scalar(node.factor)], out);
+        widthOf.set(id, widthOf.get(node.input)!);
+        break;
+      case 'mul':
+      case 'add':
+        op(id, node.op === 'mul' ? 'Mul' : 'Add', [value(node.a), value(node.b)], out);
+        widthOf.set(id, widthOf.get(node.a)!);
+        break;
+      case 'dot': {
+        const prod = op(`${id}/prod`, 'Mul', [value(node.a), value(node.b)], `${out}/prod`);
+        op(id, 'ReduceSum', [prod, axes([1])], out, { keepdims: 1 });
+        widthOf.set(id, 1);
+        break;
+      }
+      default:
+        throw fail(desc.name, node as GraphNode, 'this op has no ONNX conversion');
+    }
+  }
+  const output: OnnxTensorSpec = { name: opts.outputName, type: 'float32', dims: ['batch', desc.outDim] };
+  nodes.push({ name: 'output', op_type: 'Identity', input: [value(desc.output)], output: [output.name] });
+
+  const root = onnxRoot();
+  const ModelProto = root.lookupType('onnx.ModelProto');
+  const model = {
+    ir_version: ONNX_IR_VERSION,
+    opset_import: [{ domain: '', version: ONNX_OPSET }],
+    producer_name: 'kdrec',
+    producer_version: opts.producerVersion ?? '',
+    doc_string: opts.docString ?? `kdrec graph '${desc.name}'`,
+    graph: {
+      name: desc.name,
+      node: nodes,
+      initializer: initializers,
+      input: inputs.map(valueInfo),
+      output: [valueInfo(output)],
+    },
+    metadata_props: Object.entries(opts.metadata ?? {}).map(([key, v]) => ({ key, value: v })),
+  };
+  const msg = ModelProto.fromObject(model);
+  const err = ModelProto.verify(msg);
+  if (err) throw new Error(`onnx export of graph '${desc.name}': ModelProto: ${err}`);
+  return { bytes: ModelProto.encode(msg).finish(), io: { inputs, outputs: [output] } };
+}
+
+/** The ModelProto of `bytes` as a plain object (field names as in onnx.proto; int64 as numbers). */
+export function decodeOnnxModel(bytes: Uint8Array): Record<string, unknown> {
+  const ModelProto = onnxRoot().lookupType('onnx.ModelProto');
+  return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array, defaults: false });
+}
+
+/** One model input as plain data: `new ort.Tensor(type, data, dims)` makes it an ORT tensor. */
+export interface OnnxFeed {
+  type: 'int64' | 'float32';
+  data: BigInt64Array | Float32Array;
+  dims: number[];
+}
+
+/** The inputs of a model described by `io` for the first `batch.size` rows of `batch`. */
+export function onnxFeeds(io: OnnxIo, batch: Batch): Record<string, OnnxFeed> {
+  const B = batch.size;
+  const feeds: Record<string, OnnxFeed> = {};
+  for (const inp of io.inputs) {
+    const f = inp.field ?? inp.name;
+    if (inp.kind === 'numeric') {
+      const col = batch.num[f];
+      if (col === undefined) throw new Error(`onnx feeds: the batch has no numeric column '${f}'`);
+      feeds[inp.name] = { type: 'float32', data: col.subarray(0, B), dims: [B] };
+    } else if (inp.kind === 'categorical') {
+      const col = batch.cat[f];
+      if (col === undefined) throw new Error(`onnx feeds: the batch has no categorical column '${f}'`);
+      feeds[inp.name] = { type: 'int64', data: BigInt64Array.from(col.subarray(0, B), BigInt), dims: [B] };
+    } else {
+      const col = batch.seq[f];
+      if (col === undefined) throw new Error(`onnx feeds: the batch has no list column '${f}'`);
+      const L = col.maxLen;
+      const want = inp.dims[1];
+      if (typeof want === 'number' && want !== L)
+        throw new Error(`onnx feeds: list column '${f}' has length ${L}, the model expects ${want}`);
+      feeds[inp.name] = {
+        type: 'int64',
+        data: BigInt64Array.from(col.ids.subarray(0, B * L), BigInt),
+        dims: [B, L],
+      };
+    }
+  }
+  return feeds;
+}
