@@ -92,7 +92,6 @@ export interface Field {
   readonly description: string | undefined;
 }
 
-
 /** What fitting on the train split adds to a schema: table sizes and numeric stats. */
 export interface SchemaFit {
   /** Rows of each embedding table (by table name), OOV row 0 included. */
@@ -356,7 +355,6 @@ export function idField(fields: readonly Field[], group: 'user' | 'item', fallba
   const re = group === 'user' ? /^(user_?id|uid|user)$/i : /^(item_?id|iid|item|movie_?id)$/i;
   return (cats.find((f) => re.test(f.name)) ?? (fallback ? cats[0] : undefined))?.name ?? null;
 }
-
 
 /** Reads a schema declaration from a YAML or JSON file (`fields: [...]`); errors name the file. */
 export function readSchemaFile(path: string): SchemaDecl {

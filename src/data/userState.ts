@@ -68,7 +68,6 @@ export interface UserStateSource {
   rateLabels: string[];
 }
 
-
 export const userStateOptionsSchema = z.strictObject({
   /** How many of the latest events (items, keys) the user tower sees. */
   lastN: z.int().min(1).max(500).default(20),
@@ -80,9 +79,7 @@ export const userStateOptionsSchema = z.strictObject({
 });
 export type UserStateOptions = z.output<typeof userStateOptionsSchema>;
 
-
 const STATE_PREFIX = '_state.';
-
 
 /** True for a field computed by this module (its source is a `_state.*` pseudo column). */
 export function isUserStateSource(source: string): boolean {
@@ -209,7 +206,6 @@ export function userStateLayout(schema: Schema): UserStateLayout | null {
   return any ? layout : null;
 }
 
-
 /** Reads the catalogue columns the layout needs (the dataset's `items`, or an export's). */
 export function userStateCatalog(layout: UserStateLayout, items: Columns, where: string): UserStateCatalog {
   let itemTableRow: Int32Array = new Int32Array(0);
@@ -240,10 +236,6 @@ export function userStateCatalog(layout: UserStateLayout, items: Columns, where:
   }
   return { size: items.size, itemTableRow, keys, keysPerItem: K };
 }
-
-
-
-
 
 /** The dataset's events as a user-state event log (every split: the queries decide what is visible). */
 export function datasetEventLog(ds: LoadedDataset, labels: readonly string[]): UserEventLog {

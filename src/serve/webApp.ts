@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const manifest = await json<WebManifest>('data/web.json');
   if (manifest.format !== 'kdrec-web' || manifest.formatVersion !== 1)
-    throw new Error(`data/web.json: format ${manifest.format} v${manifest.formatVersion}, this page reads kdrec-web v1`);
+    throw new Error(
+      `data/web.json: format ${manifest.format} v${manifest.formatVersion}, this page reads kdrec-web v1`,
+    );
   const f = manifest.files;
   const ortUrl = new URL('ort/ort.wasm.bundle.min.mjs', base).href;
   const [ort, items, users, vectors, itemState, model] = await Promise.all([
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
     new Float32Array(vectors),
     new Int32Array(itemState),
     items,
-    ortTowerRunner(ort, session, manifest.inputs),
+    ortTowerRunner(ort, session, manifest.tower),
   );
   const load = performance.now() - t0;
 

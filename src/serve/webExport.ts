@@ -24,20 +24,21 @@
  * The page fetches its files, so it needs an HTTP server (any static one: `python3 -m http.server`,
  * `npx serve`); opened as file:// Chromium refuses the fetches and the WASM load.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { endianness } from 'node:os';
+import { endianness, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Batch } from '../data/batch.js';
 import { userStateCatalog } from '../data/userState.js';
 import { kdrecVersion } from '../engine/checkpoint.js';
 import { Vocab, type VocabJSON } from '../engine/vocab.js';
-import { type ServingBundle, loadExport } from './bundle.js';
+import { loadExport, type ServingBundle } from './bundle.js';
 import { writeJson } from './export.js';
+import { writeOnnxExport } from './onnx/onnxExport.js';
+import type { OnnxIo } from './onnx/onnxFeeds.js';
 import { OnlineUserState } from './userStateStore.js';
 import {
-  type TowerInput,
   type UserRow,
   WEB_FORMAT,
   WEB_FORMAT_VERSION,
@@ -51,6 +52,7 @@ import {
 export const WEB_MODULES = [
   'serve/webApp.js',
   'serve/webStudent.js',
+  'serve/onnx/onnxFeeds.js',
   'data/userStateCompute.js',
   'data/normalize.js',
   'data/windowFeatures.js',
@@ -80,8 +82,6 @@ export interface WebExportOptions {
   users?: number;
   /** Recommendations shown (default 10). */
   k?: number;
-  /** The user tower as ONNX bytes and its input description (the ONNX converter). */
-  towerModel: (bundle: ServingBundle) => { bytes: Uint8Array; inputs: TowerInput[] };
   log?: (msg: string) => void;
 }
 
@@ -139,7 +139,8 @@ function copyOrt(out: string): number {
 
 /** Little-endian bytes of a typed array (the page's DataView-free reads assume LE, as x86/ARM are). */
 function leBytes(a: Float32Array | Int32Array): Uint8Array {
-  if (endianness() !== 'LE') throw new Error('kdrec export --web: writing on a big-endian host is not supported');
+  if (endianness() !== 'LE')
+    throw new Error('kdrec export --web: writing on a big-endian host is not supported');
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
@@ -159,7 +160,8 @@ function itemTitles(bundle: ServingBundle, keyField: string | null): string[] {
     const vocab = Vocab.fromJSON(JSON.parse(readFileSync(join(bundle.dir, file), 'utf8')) as VocabJSON);
     const tok = (id: number) => (id > 0 ? (vocab.tokenOf(id) ?? '?') : null);
     describe = (r) => {
-      const ids = cat !== undefined ? [cat[r]!] : Array.from(seq!.ids.subarray(r * seq!.maxLen, (r + 1) * seq!.maxLen));
+      const ids =
+        cat !== undefined ? [cat[r]!] : Array.from(seq!.ids.subarray(r * seq!.maxLen, (r + 1) * seq!.maxLen));
       const names = ids.map(tok).filter((t): t is string => t !== null);
       return names.length > 0 ? `${keyField} ${names.join(', ')}` : `no ${keyField}`;
     };
@@ -207,7 +209,20 @@ export function writeWebPage(opts: WebExportOptions): WebManifest {
     };
   }
 
-  const { bytes, inputs } = opts.towerModel(bundle);
+  // The user tower through the ONNX converter (src/serve/onnx), into a scratch directory: the page
+  // keeps only the user tower, not the converter's other files (item vectors again, user inputs).
+  const scratch = mkdtempSync(join(tmpdir(), 'kdrec-web-onnx-'));
+  let tower: OnnxIo;
+  let bytes: Uint8Array;
+  try {
+    const onnx = writeOnnxExport(opts.exportDir, { out: scratch });
+    const io = onnx.models.user_tower;
+    if (io === undefined) throw new Error(`${opts.exportDir}: the ONNX export has no user tower`);
+    bytes = readFileSync(join(scratch, io.file));
+    tower = { inputs: io.inputs, outputs: io.outputs };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   writeFileSync(join(out, WEB_FILES.model), bytes);
   writeFileSync(join(out, WEB_FILES.vectors), leBytes(bundle.itemVectors));
   writeFileSync(join(out, WEB_FILES.itemState), leBytes(itemState));
@@ -222,7 +237,11 @@ export function writeWebPage(opts: WebExportOptions): WebManifest {
 
   const known = bundle.knownUserIds().slice(0, opts.users ?? 20);
   const users: WebUser[] = [
-    ...known.map((id) => ({ id, label: `user ${id}`, row: userRowOf(bundle.encodeUser({ userId: id }).batch) })),
+    ...known.map((id) => ({
+      id,
+      label: `user ${id}`,
+      row: userRowOf(bundle.encodeUser({ userId: id }).batch),
+    })),
     { id: null, label: 'a new user (cold start)', row: userRowOf(bundle.encodeUser({}).batch) },
   ];
   writeJson(join(out, WEB_FILES.users), users);
@@ -240,7 +259,7 @@ export function writeWebPage(opts: WebExportOptions): WebManifest {
     dim: m.dim,
     itemCount: N,
     k: opts.k ?? 10,
-    inputs,
+    tower,
     clickLabels: { ...CLICK_LABELS },
     userState,
     files: {

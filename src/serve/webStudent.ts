@@ -5,9 +5,10 @@
  * the clicks made there.
  *
  * This module runs unchanged in the browser and in Node (the tests drive it with
- * onnxruntime-node), so its only runtime import is the dependency-free user-state computation
- * (src/data/userStateCompute.ts), the very function training and `kdrec serve` use. The page
- * loads the compiled files as they are; the exporter checks that no other import creeps in.
+ * onnxruntime-node), so its only runtime imports are dependency-free: the user-state computation
+ * (src/data/userStateCompute.ts), the very function training and `kdrec serve` use, and the ONNX
+ * feeds of the converter (src/serve/onnx/onnxFeeds.ts). The page loads the compiled files as they
+ * are; the exporter checks that no other import creeps in.
  *
  * What it reproduces of the server (src/serve/server.ts, /recommend on an export without a
  * pre-ranker, exact index): the user row of `ServingBundle.encodeUser` for the chosen user
@@ -26,6 +27,7 @@ import {
   userStateOfHistory,
   windowSeconds,
 } from '../data/userStateCompute.js';
+import { type OnnxFeed, type OnnxIo, onnxFeeds } from './onnx/onnxFeeds.js';
 
 export const WEB_FORMAT = 'kdrec-web';
 export const WEB_FORMAT_VERSION = 1;
@@ -45,16 +47,6 @@ export interface WebUser {
   label: string;
   /** `ServingBundle.encodeUser` of this user without events; user-state fields are recomputed. */
   row: UserRow;
-}
-
-/** One input of the ONNX user tower: which batch column feeds it, with which element type and shape. */
-export interface TowerInput {
-  name: string;
-  field: string;
-  family: 'cat' | 'seq' | 'num';
-  dtype: 'int32' | 'int64' | 'float32';
-  /** Shape for one request row, e.g. [1] or [1, maxLen]. */
-  shape: number[];
 }
 
 /** User state as the page rebuilds it: the schema's layout and each numeric field's normalisation. */
@@ -84,7 +76,8 @@ export interface WebManifest {
   itemCount: number;
   /** Recommendations shown. */
   k: number;
-  inputs: TowerInput[];
+  /** The ONNX user tower's inputs and output (src/serve/onnx `graphToOnnx`). */
+  tower: OnnxIo;
   /** Labels of an event the page records for a click on an item (absent labels count as 0). */
   clickLabels: Record<string, number>;
   userState: WebUserState | null;
@@ -254,54 +247,24 @@ export class WebStudent {
   }
 }
 
-/** One ONNX feed: element type, values and dims (what `new ort.Tensor(type, data, dims)` takes). */
-export interface TowerFeed {
-  dtype: TowerInput['dtype'];
-  data: Int32Array | BigInt64Array | Float32Array;
-  dims: number[];
-}
-
-/** The user tower's feeds for one request row, by input name. */
-export function towerFeeds(row: UserRow, inputs: readonly TowerInput[]): Record<string, TowerFeed> {
-  const feeds: Record<string, TowerFeed> = {};
-  for (const inp of inputs) {
-    const v = inp.family === 'seq' ? row.seq[inp.field] : [row[inp.family][inp.field]];
-    if (v === undefined || v[0] === undefined)
-      throw new Error(`user tower input '${inp.name}' reads ${inp.family} field '${inp.field}', which the user row lacks`);
-    const size = inp.shape.reduce((a, b) => a * b, 1);
-    if (v.length !== size)
-      throw new Error(
-        `user tower input '${inp.name}': ${v.length} values for shape [${inp.shape.join(', ')}]`,
-      );
-    const data =
-      inp.dtype === 'float32'
-        ? Float32Array.from(v)
-        : inp.dtype === 'int32'
-          ? Int32Array.from(v)
-          : BigInt64Array.from(v, (x) => BigInt(x));
-    feeds[inp.name] = { dtype: inp.dtype, data, dims: [...inp.shape] };
-  }
-  return feeds;
-}
-
 /** What the runner needs of onnxruntime (web or node: the same API). */
 export interface OrtLike {
-  Tensor: new (type: string, data: Int32Array | BigInt64Array | Float32Array, dims: number[]) => unknown;
+  Tensor: new (type: OnnxFeed['type'], data: OnnxFeed['data'], dims: number[]) => unknown;
 }
 export interface OrtSessionLike {
   run(feeds: Record<string, unknown>): Promise<Record<string, { data: unknown }>>;
-  readonly outputNames: readonly string[];
 }
 
-/** A `TowerRunner` over an onnxruntime session of the exported user tower. */
-export function ortTowerRunner(ort: OrtLike, session: OrtSessionLike, inputs: readonly TowerInput[]): TowerRunner {
+/** A `TowerRunner` over an onnxruntime session of the exported user tower (feeds: `onnxFeeds`). */
+export function ortTowerRunner(ort: OrtLike, session: OrtSessionLike, io: OnnxIo): TowerRunner {
+  const output = io.outputs[0]!.name;
   return async (row) => {
     const feeds: Record<string, unknown> = {};
-    for (const [name, f] of Object.entries(towerFeeds(row, inputs)))
-      feeds[name] = new ort.Tensor(f.dtype, f.data, f.dims);
-    const res = await session.run(feeds);
-    const out = res[session.outputNames[0]!]?.data;
-    if (!(out instanceof Float32Array)) throw new Error('user tower: the ONNX output is not a float32 tensor');
+    for (const [name, f] of Object.entries(onnxFeeds(io, rowBatch(row))))
+      feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+    const out = (await session.run(feeds))[output]?.data;
+    if (!(out instanceof Float32Array))
+      throw new Error(`user tower: the ONNX output '${output}' is not a float32 tensor`);
     return out;
   };
 }

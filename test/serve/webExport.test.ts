@@ -56,7 +56,7 @@ test('the page student equals kdrec serve for the same clicks: user state and to
     page.vectors,
     page.itemState,
     page.items,
-    ortTowerRunner(ort, session, page.manifest.inputs),
+    ortTowerRunner(ort, session, page.manifest.tower),
   );
   assert.equal(page.users.length, 6);
   assert.equal(page.users.at(-1)!.id, null, 'the last user is the cold-start one');
@@ -76,7 +76,9 @@ test('the page student equals kdrec serve for the same clicks: user state and to
       const t = ts + 1;
       const recs = await student.recommend(user, clicks, t);
       const body = {
-        ...(user.id !== null ? { user_id: user.id } : { events: events.map((e) => ({ item_id: e.itemId, ts: e.ts, labels: e.labels })) }),
+        ...(user.id !== null
+          ? { user_id: user.id }
+          : { events: events.map((e) => ({ item_id: e.itemId, ts: e.ts, labels: e.labels })) }),
         ts: t,
         n: k,
         m: k,
@@ -92,14 +94,19 @@ test('the page student equals kdrec serve for the same clicks: user state and to
         where,
       );
       recs.forEach((r, i) => {
-        assert.ok(Math.abs(r.score - served[i]!.scores.recall) < 1e-5, `${where}: ${r.score} vs ${served[i]!.scores.recall}`);
+        assert.ok(
+          Math.abs(r.score - served[i]!.scores.recall) < 1e-5,
+          `${where}: ${r.score} vs ${served[i]!.scores.recall}`,
+        );
       });
       // The user state itself, field by field, against the server's encoder.
       const mine = student.userState(clicks, t)!;
       const theirs = online.features(events, t);
       assert.deepEqual(Object.keys(mine.seq).sort(), Object.keys(theirs.seq).sort());
-      for (const f of Object.keys(theirs.seq)) assert.deepEqual(mine.seq[f]!.ids, theirs.seq[f]!.ids, `${where} ${f}`);
-      for (const f of Object.keys(theirs.num)) assert.equal(mine.num[f]![0], theirs.num[f]![0], `${where} ${f}`);
+      for (const f of Object.keys(theirs.seq))
+        assert.deepEqual(mine.seq[f]!.ids, theirs.seq[f]!.ids, `${where} ${f}`);
+      for (const f of Object.keys(theirs.num))
+        assert.equal(mine.num[f]![0], theirs.num[f]![0], `${where} ${f}`);
       if (step > 0 && recs.map((r) => r.id).join() !== previous.join()) changed++;
       previous = recs.map((r) => r.id);
 

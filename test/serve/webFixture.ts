@@ -22,11 +22,20 @@ export interface StateExport {
   model: TwoTowerModel;
 }
 
-export async function stateExport(opts: { items?: number; users?: number; seed?: number } = {}): Promise<StateExport> {
+export async function stateExport(
+  opts: { items?: number; users?: number; seed?: number } = {},
+): Promise<StateExport> {
   const root = tempDir('web');
   const sim = join(root, 'sim');
   const seed = opts.seed ?? 11;
-  await simulate({ out: sim, users: opts.users ?? 60, items: opts.items ?? 300, days: 1, seed, requestsPerUserDay: 2 });
+  await simulate({
+    out: sim,
+    users: opts.users ?? 60,
+    items: opts.items ?? 300,
+    days: 1,
+    seed,
+    requestsPerUserDay: 2,
+  });
   const ds = await loadDataset(`sim:${sim}`, { userState: { lastN: 5, windows: ['1h', 'all'] } });
   const model = createModel(
     {

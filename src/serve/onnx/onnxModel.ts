@@ -29,30 +29,17 @@
  * name: a graph is converted completely or not at all, never into a silently different network.
  */
 import protobuf from 'protobufjs';
-import type { Batch } from '../../data/batch.js';
 import { CompiledGraph, type GraphDesc, type GraphNode, type WeightLookup } from '../graph.js';
+import type { OnnxIo, OnnxTensorSpec } from './onnxFeeds.js';
 import { ONNX_PROTO } from './onnxProto.js';
+
+// The input contract and the feeds live in ./onnxFeeds.ts (dependency-free: the web page loads it).
+export { type OnnxFeed, type OnnxIo, type OnnxTensorSpec, onnxFeeds } from './onnxFeeds.js';
 
 /** Opset 13: the first with ReduceSum's axes as an input (and Unsqueeze's), loaded by ORT ≥ 1.6. */
 export const ONNX_OPSET = 13;
 /** IR version 7 is the one released with opset 13 (onnx 1.8), so older runtimes accept the file. */
 export const ONNX_IR_VERSION = 7;
-
-/** One input or output of an exported ONNX model. */
-export interface OnnxTensorSpec {
-  name: string;
-  type: 'int64' | 'float32';
-  /** `'batch'` is the symbolic (dynamic) batch dimension; another string, another symbolic dim. */
-  dims: (number | string)[];
-  /** The schema field an input carries, and its kind. */
-  field?: string;
-  kind?: 'categorical' | 'multi_hot' | 'sequence' | 'numeric';
-}
-
-export interface OnnxIo {
-  inputs: OnnxTensorSpec[];
-  outputs: OnnxTensorSpec[];
-}
 
 export interface GraphToOnnxOptions {
   /** Name of the model's output tensor (e.g. `user_vector`, `logit`). */
@@ -325,42 +312,4 @@ export function graphToOnnx(
 export function decodeOnnxModel(bytes: Uint8Array): Record<string, unknown> {
   const ModelProto = onnxRoot().lookupType('onnx.ModelProto');
   return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array, defaults: false });
-}
-
-/** One model input as plain data: `new ort.Tensor(type, data, dims)` makes it an ORT tensor. */
-export interface OnnxFeed {
-  type: 'int64' | 'float32';
-  data: BigInt64Array | Float32Array;
-  dims: number[];
-}
-
-/** The inputs of a model described by `io` for the first `batch.size` rows of `batch`. */
-export function onnxFeeds(io: OnnxIo, batch: Batch): Record<string, OnnxFeed> {
-  const B = batch.size;
-  const feeds: Record<string, OnnxFeed> = {};
-  for (const inp of io.inputs) {
-    const f = inp.field ?? inp.name;
-    if (inp.kind === 'numeric') {
-      const col = batch.num[f];
-      if (col === undefined) throw new Error(`onnx feeds: the batch has no numeric column '${f}'`);
-      feeds[inp.name] = { type: 'float32', data: col.subarray(0, B), dims: [B] };
-    } else if (inp.kind === 'categorical') {
-      const col = batch.cat[f];
-      if (col === undefined) throw new Error(`onnx feeds: the batch has no categorical column '${f}'`);
-      feeds[inp.name] = { type: 'int64', data: BigInt64Array.from(col.subarray(0, B), BigInt), dims: [B] };
-    } else {
-      const col = batch.seq[f];
-      if (col === undefined) throw new Error(`onnx feeds: the batch has no list column '${f}'`);
-      const L = col.maxLen;
-      const want = inp.dims[1];
-      if (typeof want === 'number' && want !== L)
-        throw new Error(`onnx feeds: list column '${f}' has length ${L}, the model expects ${want}`);
-      feeds[inp.name] = {
-        type: 'int64',
-        data: BigInt64Array.from(col.ids.subarray(0, B * L), BigInt),
-        dims: [B, L],
-      };
-    }
-  }
-  return feeds;
 }
