@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       `data/web.json: format ${manifest.format} v${manifest.formatVersion}, this page reads kdrec-web v1`,
     );
   const f = manifest.files;
-  const ortUrl = new URL('ort/ort.wasm.bundle.min.mjs', base).href;
+  const ortUrl = new URL('ort/ort.wasm.min.mjs', base).href;
   const [ort, items, users, vectors, itemState, model] = await Promise.all([
     import(ortUrl),
     json<WebItems>(`data/${f.items}`),

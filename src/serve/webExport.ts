@@ -11,9 +11,10 @@
  *                                        computation data/userStateCompute.js, normalize.js,
  *                                        windowFeatures.js (one implementation for training,
  *                                        server and page)
- *   DIR/ort/ort.wasm.bundle.min.mjs      onnxruntime-web, WASM backend only (its loader inlined)
- *   DIR/ort/ort-wasm-simd-threaded.wasm  the WASM binary it fetches (≈ 12 MB; run single-threaded:
- *                                        a static page has no cross-origin isolation)
+ *   DIR/ort/ort.wasm.min.mjs             onnxruntime-web, WASM backend only (no WebGL/WebGPU code)
+ *   DIR/ort/ort-wasm-simd-threaded.mjs   its WASM loader, and the binary it fetches:
+ *   DIR/ort/ort-wasm-simd-threaded.wasm  ≈ 15 MB; run single-threaded (a static page has no
+ *                                        cross-origin isolation, so no SharedArrayBuffer)
  *   DIR/data/web.json                    `WebManifest`: sizes, tower inputs, user-state layout
  *   DIR/data/user_tower.onnx             the user tower
  *   DIR/data/item_vectors.f32            Float32 LE [N, D]
@@ -58,8 +59,12 @@ export const WEB_MODULES = [
   'data/windowFeatures.js',
 ] as const;
 
-/** onnxruntime-web's WASM-only ESM bundle and the one binary it loads. */
-export const ORT_FILES = ['ort.wasm.bundle.min.mjs', 'ort-wasm-simd-threaded.wasm'] as const;
+/** onnxruntime-web's WASM-only ESM build, the loader it imports and the binary the loader fetches. */
+export const ORT_FILES = [
+  'ort.wasm.min.mjs',
+  'ort-wasm-simd-threaded.mjs',
+  'ort-wasm-simd-threaded.wasm',
+] as const;
 
 /** The labels a click in the page records: it is a click, and nothing more is known about it. */
 export const CLICK_LABELS: Readonly<Record<string, number>> = { click: 1 };
@@ -284,6 +289,7 @@ const PAGE_HTML = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>kdrec — in-browser student</title>
 <style>
   body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #222; }
