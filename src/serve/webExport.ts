@@ -279,7 +279,10 @@ export function writeWebPage(opts: WebExportOptions): WebManifest {
   writeJson(join(out, WEB_FILES.manifest), manifest);
   opts.log?.(
     `wrote the web page for ${N} items × dim ${m.dim} and ${users.length} users to ${out} ` +
-      `(model ${bytes.length} B, vectors ${bundle.itemVectors.byteLength} B, onnxruntime-web ${ortBytes} B)`,
+      `(model ${bytes.length} B, vectors ${bundle.itemVectors.byteLength} B, onnxruntime-web ${ortBytes} B)` +
+      (bundle.prerank !== null || bundle.rank !== null
+        ? '; the page runs the recall stage only (the export\'s pre-ranker/ranker are not in it)'
+        : ''),
   );
   return manifest;
 }
@@ -312,7 +315,7 @@ const PAGE_HTML = `<!doctype html>
 <p class="lead">The user tower runs here (onnxruntime-web, WASM); the user state is computed here from your clicks.
 Click a recommended item: it joins your history, and the list is recomputed as of the next second.</p>
 <p><label>User <select id="user"></select></label> <button id="reset" type="button">clear clicks</button></p>
-<p id="status">loading…</p>
+<p id="status">loading… (if this stays, the page was opened as a file: it must be served over HTTP, e.g. <code>python3 -m http.server -d DIR</code>)</p>
 <div class="cols">
   <section><h2>Recommended</h2><ol id="recs"></ol></section>
   <section><h2>Your clicks</h2><ol id="history"></ol></section>

@@ -5,10 +5,12 @@
  * user (events carried by the request).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
+import * as exportCmd from '../../src/cli/commands/export.js';
 import { buildService } from '../../src/serve/server.js';
 import type { UserEvent } from '../../src/serve/userStateStore.js';
 import { writeWebPage } from '../../src/serve/webExport.js';
@@ -142,5 +144,46 @@ test('the page student refuses files that disagree with web.json, naming the fil
   assert.throws(
     () => new WebStudent(page.manifest, page.vectors, page.itemState.subarray(3), page.items, run),
     /item_state\.i32: \d+ values, expected \d+/,
+  );
+});
+
+test('kdrec export --web writes the page of an existing export; misuse is refused', async () => {
+  const fx = await stateExport({ items: 40, users: 8 });
+  const program = () => {
+    const p = new Command();
+    p.exitOverride();
+    p.configureOutput({ writeOut: () => {}, writeErr: () => {} });
+    exportCmd.register(p);
+    return p;
+  };
+  const web = join(fx.root, 'web-cli');
+  await program().parseAsync([
+    'node',
+    'kdrec',
+    'export',
+    '--out',
+    fx.exportDir,
+    '--web',
+    web,
+    '--web-users',
+    '3',
+  ]);
+  const page = readPage(web);
+  assert.equal(page.users.length, 4, '3 known users and the cold-start one');
+  assert.equal(page.manifest.itemCount, 40);
+  assert.ok(
+    existsSync(join(web, 'index.html')) && existsSync(join(web, 'ort', 'ort-wasm-simd-threaded.wasm')),
+  );
+  await assert.rejects(
+    program().parseAsync(['node', 'kdrec', 'export', '--out', fx.exportDir]),
+    /required option '--run <dir>' not specified \(only --web can read an existing --out export\)/,
+  );
+  await assert.rejects(
+    program().parseAsync(['node', 'kdrec', 'export', '--out', fx.exportDir, '--web', web, '--rank-run', 'x']),
+    /--web without --run builds the page of the existing export at --out/,
+  );
+  await assert.rejects(
+    program().parseAsync(['node', 'kdrec', 'export', '--out', join(fx.root, 'nope'), '--web', web]),
+    /is not a kdrec export: manifest\.json is missing/,
   );
 });

@@ -23,8 +23,9 @@ export interface StateExport {
 }
 
 export async function stateExport(
-  opts: { items?: number; users?: number; seed?: number } = {},
+  opts: { items?: number; users?: number; seed?: number; dim?: number } = {},
 ): Promise<StateExport> {
+  const dim = opts.dim ?? 8;
   const root = tempDir('web');
   const sim = join(root, 'sim');
   const seed = opts.seed ?? 11;
@@ -41,9 +42,9 @@ export async function stateExport(
     {
       type: 'two-tower',
       name: 'student',
-      embeddingDim: 8,
-      userHidden: [16, 8],
-      itemHidden: [16, 8],
+      embeddingDim: dim,
+      userHidden: [2 * dim, dim],
+      itemHidden: [2 * dim, dim],
       scoreFn: 'cosine',
       label: 'click',
     },
