@@ -11,6 +11,8 @@ import {
   ortTowerRunner,
   type Recommendation,
   requestTimeAfter,
+  WEB_FORMAT,
+  WEB_FORMAT_VERSION,
   type WebClick,
   type WebItems,
   type WebManifest,

@@ -281,7 +281,7 @@ export function writeWebPage(opts: WebExportOptions): WebManifest {
     `wrote the web page for ${N} items × dim ${m.dim} and ${users.length} users to ${out} ` +
       `(model ${bytes.length} B, vectors ${bundle.itemVectors.byteLength} B, onnxruntime-web ${ortBytes} B)` +
       (bundle.prerank !== null || bundle.rank !== null
-        ? '; the page runs the recall stage only (the export\'s pre-ranker/ranker are not in it)'
+        ? "; the page runs the recall stage only (the export's pre-ranker/ranker are not in it)"
         : ''),
   );
   return manifest;

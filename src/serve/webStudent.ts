@@ -158,7 +158,11 @@ export class WebStudent {
     checkLength(m.files.items, items.ids.length, N, 'item ids');
     checkLength(m.files.items, items.titles.length, N, 'item titles');
     this.removed = new Uint8Array(N);
-    for (const r of items.removed) this.removed[r] = 1;
+    for (const r of items.removed) {
+      if (!Number.isInteger(r) || r < 0 || r >= N)
+        throw new Error(`${m.files.items}: removed row ${r} is not a catalogue row (0..${N - 1})`);
+      this.removed[r] = 1;
+    }
     this.rowOf = new Map(items.ids.map((id, r) => [id, r]));
     const us = m.userState;
     if (us === null) {
