@@ -45,9 +45,9 @@ const bytes = async (path: string) => (await fetchOk(path)).arrayBuffer();
 async function main(): Promise<void> {
   const t0 = performance.now();
   const manifest = await json<WebManifest>('data/web.json');
-  if (manifest.format !== 'kdrec-web' || manifest.formatVersion !== 1)
+  if (manifest.format !== WEB_FORMAT || manifest.formatVersion !== WEB_FORMAT_VERSION)
     throw new Error(
-      `data/web.json: format ${manifest.format} v${manifest.formatVersion}, this page reads kdrec-web v1`,
+      `data/web.json: format ${manifest.format} v${manifest.formatVersion}, this page reads ${WEB_FORMAT} v${WEB_FORMAT_VERSION}`,
     );
   const f = manifest.files;
   const ortUrl = new URL('ort/ort.wasm.min.mjs', base).href;
