@@ -2,10 +2,13 @@
  * `kdrec export --run RUN --out DIR [--prerank-run RUN2] [--rank-run RUN3]`: writes the serving
  * directory of a trained two-tower recall model (and optionally a pre-ranker and a ranker) — graphs, weights, catalogue item
  * vectors and manifest — that `kdrec index build` and `kdrec serve` load without the training code.
+ * `--format onnx` also converts every graph to ONNX in `DIR/onnx` (src/serve/onnx/onnxExport.ts),
+ * `--triton` lays them out as a Triton model repository; `--from EXPORT` converts an existing export.
  */
 import type { Command } from 'commander';
 import { parseShard } from '../../data/stream.js';
 import { exportItemVectorsRun, exportRun } from '../../serve/exportRun.js';
+import { writeOnnxExport } from '../../serve/onnx/onnxExport.js';
 import { joinMpiJob, shardOfJob } from '../mpiJob.js';
 
 export function register(program: Command): void {
@@ -19,8 +22,19 @@ export function register(program: Command): void {
         '/events), as safetensors weights,\n' +
         'JSON graphs and a manifest (schema, vocabularies, score function, temperature, versions).',
     )
-    .requiredOption('--run <dir>', 'run directory with a two-tower student (or teacher)')
-    .requiredOption('--out <dir>', 'export directory to write')
+    .option('--run <dir>', 'run directory with a two-tower or fm student (or teacher)')
+    .option('--out <dir>', 'export directory to write (with --from: the ONNX directory, default EXPORT/onnx)')
+    .option(
+      '--format <format>',
+      "'kdrec' (graphs + safetensors) or 'onnx' (that, plus one ONNX model per graph)",
+      'kdrec',
+    )
+    .option(
+      '--from <export>',
+      'with --format onnx: convert this existing kdrec export instead of exporting runs',
+    )
+    .option('--triton', 'with --format onnx: also write a Triton model repository (DIR/onnx/triton)')
+    .option('--triton-max-batch <n>', 'Triton max_batch_size', '4096')
     .option('--prerank-run <dir>', 'run directory whose prerank-mlp student becomes the pre-ranker')
     .option('--rank-run <dir>', 'run directory whose ranking-dnn teacher becomes the ranker (third stage)')
     .option(
@@ -31,25 +45,61 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nExamples:\n  kdrec export --run runs/plain-two-tower-XXXX --prerank-run runs/hint-prerank-XXXX --out exports/v1\n' +
+        '  kdrec export --run runs/plain-two-tower-XXXX --out exports/v1 --format onnx --triton   # + exports/v1/onnx\n' +
+        '  kdrec export --from exports/v1 --format onnx                                          # convert an export\n' +
         '  mpirun -np 4 kdrec export --run runs/stream-1 --vectors-only --out exports/v1-vectors   # 4 parts\n',
     )
     .action(
       async (o: {
-        run: string;
-        out: string;
+        run?: string;
+        out?: string;
         prerankRun?: string;
         rankRun?: string;
         vectorsOnly?: boolean;
         shard?: string;
+        format: string;
+        from?: string;
+        triton?: boolean;
+        tritonMaxBatch: string;
       }) => {
+        if (o.format !== 'kdrec' && o.format !== 'onnx')
+          throw new Error(`--format: expected 'kdrec' or 'onnx', got '${o.format}'`);
+        if ((o.triton || o.from !== undefined) && o.format !== 'onnx')
+          throw new Error(`--triton and --from need --format onnx`);
+        const maxBatch = Number(o.tritonMaxBatch);
+        if (!Number.isInteger(maxBatch) || maxBatch < 1)
+          throw new Error(`--triton-max-batch: expected a positive integer, got '${o.tritonMaxBatch}'`);
+        const onnx = (dir: string, out?: string) => {
+          const m = writeOnnxExport(dir, {
+            ...(out !== undefined ? { out } : {}),
+            triton: o.triton === true,
+            tritonMaxBatch: maxBatch,
+          });
+          process.stdout.write(
+            `wrote ONNX (opset ${m.opset}) ${Object.keys(m.models).join(', ')}${o.triton ? ' + Triton repository' : ''} to ${out ?? `${dir}/onnx`}\n`,
+          );
+        };
+        if (o.from !== undefined) {
+          if (o.run !== undefined) throw new Error('--from converts an existing export: drop --run');
+          onnx(o.from, o.out);
+          return;
+        }
+        if (o.run === undefined || o.out === undefined)
+          throw new Error(
+            "required options '--run <dir>' and '--out <dir>' (or --from EXPORT --format onnx)",
+          );
+        const run = o.run;
+        const out = o.out;
         const mpi = joinMpiJob('kdrec export');
         const shard = shardOfJob(mpi, o.shard !== undefined ? parseShard(o.shard) : undefined);
         if (o.vectorsOnly) {
+          if (o.format === 'onnx')
+            throw new Error('--vectors-only writes parquet vectors: drop --format onnx');
           if (o.prerankRun !== undefined || o.rankRun !== undefined)
             throw new Error('--vectors-only writes item vectors only: drop --prerank-run and --rank-run');
           const r = await exportItemVectorsRun({
-            run: o.run,
-            out: o.out,
+            run,
+            out,
             shard: shard ?? { index: 0, count: 1 },
             log: (msg) => process.stderr.write(`${msg}\n`),
           });
@@ -62,16 +112,17 @@ export function register(program: Command): void {
             '--shard (or mpirun): only --vectors-only is split by shards; a whole export is written by one process',
           );
         const m = await exportRun({
-          run: o.run,
-          out: o.out,
+          run,
+          out,
           ...(o.prerankRun !== undefined ? { prerankRun: o.prerankRun } : {}),
           ...(o.rankRun !== undefined ? { rankRun: o.rankRun } : {}),
           log: (msg) => process.stderr.write(`${msg}\n`),
         });
         process.stdout.write(
           `exported ${m.itemCount} items × dim ${m.dim} (${m.scoreFn}${m.scoreFn === 'cosine' ? `, τ ${m.temperature}` : ''})` +
-            `${m.files.prerank ? ' + pre-ranker' : ''}${m.files.rank ? ' + ranker' : ''} to ${o.out}\n`,
+            `${m.files.prerank ? ' + pre-ranker' : ''}${m.files.rank ? ' + ranker' : ''} to ${out}\n`,
         );
+        if (o.format === 'onnx') onnx(out);
       },
     );
 }

@@ -28,7 +28,7 @@
  * `triton: true` lays the same models out as a Triton model repository (./triton.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Schema } from '../../data/schema.js';
 import { kdrecVersion } from '../../engine/checkpoint.js';
 import { readSafetensors } from '../../engine/safetensors.js';
@@ -83,7 +83,7 @@ export interface OnnxManifest {
 }
 
 const ENCODING_NOTES = [
-  'ids: int64 table rows. vocab: row = 1 + index of the token in vocab.<table>.json `tokens` (of the kdrec export), 0 when unknown or missing (the OOV row).',
+  'ids: int64 table rows. vocab: row = 1 + index of the token in the `tokens` array of the vocabulary file (path relative to this manifest), 0 when unknown or missing (the OOV row).',
   'ids: hash: row = 1 + (FNV-1a 32-bit of the UTF-8 bytes of the token, as an unsigned integer) mod buckets; 0 = missing.',
   'multi_hot/sequence: [batch, maxLen], the LAST maxLen tokens in order, padded with -1 after them; -1 rows are skipped by the pooling.',
   'numeric standard: (x - mean) / std (std 0: x - mean); log1p: ln(1 + max(x, 0)); minmax: (x - min) / (max - min) (span 0: x - min); none: x. float32; a missing value is 0 after normalisation.',
@@ -114,7 +114,12 @@ export interface OnnxExportOptions {
 }
 
 /** The encoding of a raw value of field `f`, from the export's fitted schema. */
-function fieldEncoding(schema: Schema, m: ExportManifest, name: string): FieldEncoding {
+function fieldEncoding(
+  schema: Schema,
+  m: ExportManifest,
+  name: string,
+  path: (file: string) => string,
+): FieldEncoding {
   const f = schema.field(name);
   if (f.kind === 'numeric') {
     const s = f.normalize === 'none' ? undefined : schema.numericStats(name);
@@ -131,7 +136,7 @@ function fieldEncoding(schema: Schema, m: ExportManifest, name: string): FieldEn
   const vocab = m.files.vocabs[f.table];
   if (vocab === undefined)
     throw new Error(`onnx export: the export lists no vocabulary for table '${f.table}' (field '${name}')`);
-  return { kind: f.kind, ids: 'vocab', vocab, ...len };
+  return { kind: f.kind, ids: 'vocab', vocab: path(vocab), ...len };
 }
 
 /**
@@ -148,6 +153,8 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
   };
   const out = opts.out ?? join(exportDir, 'onnx');
   mkdirSync(out, { recursive: true });
+  /** A file of the kdrec export, as a path relative to the ONNX directory. */
+  const fromOut = (file: string) => relative(out, join(exportDir, file));
   const graphs: [OnnxModelName, string | null | undefined][] = [
     ['user_tower', m.files.userTower],
     ['item_tower', m.files.itemTower],
@@ -175,7 +182,7 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
     written.push({ name, bytes, io });
     for (const inp of io.inputs) {
       const f = inp.field ?? inp.name;
-      fields[f] ??= { group: schema.field(f).group ?? 'label', encode: fieldEncoding(schema, m, f) };
+      fields[f] ??= { group: schema.field(f).group ?? 'label', encode: fieldEncoding(schema, m, f, fromOut) };
     }
   }
 
