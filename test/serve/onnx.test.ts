@@ -12,10 +12,13 @@ import * as ort from 'onnxruntime-node';
 import type { Batch } from '../../src/data/batch.js';
 import { Graph } from '../../src/engine/graph.js';
 import { Rng } from '../../src/engine/rng.js';
+import type { ExportedTower } from '../../src/models/types.js';
 import { loadExport } from '../../src/serve/bundle.js';
 import { EXPORT_FORMAT_VERSION } from '../../src/serve/export.js';
+import { preRankGraph, rankGraph, towerGraph } from '../../src/serve/exportGraphs.js';
+import { GRAPH_FORMAT, type GraphDesc } from '../../src/serve/graph.js';
 import { ONNX_MANIFEST_FILE, readOnnxManifest, writeOnnxExport } from '../../src/serve/onnx/onnxExport.js';
-import { type OnnxIo, onnxFeeds } from '../../src/serve/onnx/onnxModel.js';
+import { decodeOnnxModel, graphToOnnx, type OnnxIo, onnxFeeds } from '../../src/serve/onnx/onnxModel.js';
 import { tinyBatch, tinyWorld } from '../models/tinyWorld.js';
 import { tinyExport } from './fixture.js';
 
@@ -42,8 +45,18 @@ export async function runOrt(path: string, io: OnnxIo, batch: Batch): Promise<Fl
   return t.data as Float32Array;
 }
 
+/** Asserts ORT's output is within TOL of every reference (by name), reporting the worst difference. */
+function assertAgrees(got: Float32Array, refs: Record<string, Float32Array>): void {
+  for (const [name, want] of Object.entries(refs)) {
+    const d = maxAbsDiff(got, want);
+    assert.ok(d <= TOL, `ORT vs ${name}: max |diff| ${d} > ${TOL}`);
+  }
+}
+
+const noGrad = () => new Graph({ training: false, grad: false });
+
 for (const scoreFn of ['dot', 'cosine'] as const) {
-  describe(`onnx export: two-tower towers (${scoreFn})`, () => {
+  describe(`onnx export: two-tower towers and prerank-mlp (${scoreFn})`, () => {
     const ex = tinyExport({ scoreFn, seed: 5 });
     const bundle = loadExport(ex.dir);
     const m = writeOnnxExport(ex.dir);
@@ -52,20 +65,27 @@ for (const scoreFn of ['dot', 'cosine'] as const) {
 
     test('user tower: ORT = graph interpreter = model (1,000 requests, ≤ 1e-5)', async () => {
       const got = await runOrt(join(onnxDir, m.models.user_tower!.file), m.models.user_tower!, batch);
-      const graph = bundle.userTower.run(batch);
-      const model = ex.recall.userVectors(new Graph({ training: false, grad: false }), batch).data;
-      assert.ok(maxAbsDiff(got, graph) <= TOL, `ORT vs graph: ${maxAbsDiff(got, graph)}`);
-      assert.ok(maxAbsDiff(got, model) <= TOL, `ORT vs model: ${maxAbsDiff(got, model)}`);
+      assertAgrees(got, {
+        graph: bundle.userTower.run(batch),
+        model: ex.recall.userVectors(noGrad(), batch).data,
+      });
     });
 
     test('item tower: ORT = graph interpreter = model (1,000 requests, ≤ 1e-5)', async () => {
       const got = await runOrt(join(onnxDir, m.models.item_tower!.file), m.models.item_tower!, batch);
-      const graph = bundle.itemTower.run(batch);
-      const model = ex.recall.itemVectors(new Graph({ training: false, grad: false }), batch).data;
-      assert.ok(maxAbsDiff(got, graph) <= TOL, `ORT vs graph: ${maxAbsDiff(got, graph)}`);
-      assert.ok(maxAbsDiff(got, model) <= TOL, `ORT vs model: ${maxAbsDiff(got, model)}`);
+      assertAgrees(got, {
+        graph: bundle.itemTower.run(batch),
+        model: ex.recall.itemVectors(noGrad(), batch).data,
+      });
     });
 
+    test('prerank-mlp: ORT = graph interpreter = model logits (1,000 requests, ≤ 1e-5)', async () => {
+      const got = await runOrt(join(onnxDir, m.models.prerank!.file), m.models.prerank!, batch);
+      assertAgrees(got, {
+        graph: bundle.prerank!.run(batch),
+        model: ex.prerank.forward(noGrad(), batch).logits['ctr']!.data,
+      });
+    });
     test('inputs: int64 ids, float32 numerics, named by field, dynamic batch', () => {
       const io = m.models.user_tower!;
       const byName = Object.fromEntries(io.inputs.map((i) => [i.name, i]));
@@ -98,3 +118,117 @@ for (const scoreFn of ['dot', 'cosine'] as const) {
     });
   });
 }
+
+describe('onnx export: fm as recall towers and as pre-ranker', () => {
+  const ex = tinyExport({ scoreFn: 'dot', recall: 'fm', prerank: 'fm', seed: 8 });
+  const bundle = loadExport(ex.dir);
+  const m = writeOnnxExport(ex.dir);
+  const onnxDir = join(ex.dir, 'onnx');
+  const batch = tinyBatch(tinyWorld(), new Rng(17), REQUESTS);
+
+  test('fm graphs = the model: towers, and u·v = the FM logit (1,000 requests)', () => {
+    const g = noGrad();
+    assertAgrees(bundle.userTower.run(batch), { model: ex.recall.userVectors(g, batch).data });
+    assertAgrees(bundle.itemTower.run(batch), { model: ex.recall.itemVectors(g, batch).data });
+    assertAgrees(bundle.prerank!.run(batch), { model: ex.prerank.forward(g, batch).logits['ctr']!.data });
+  });
+
+  for (const [name, ref] of [
+    ['user_tower', (g: Graph) => ex.recall.userVectors(g, batch).data],
+    ['item_tower', (g: Graph) => ex.recall.itemVectors(g, batch).data],
+    ['prerank', (g: Graph) => ex.prerank.forward(g, batch).logits['ctr']!.data],
+  ] as const) {
+    test(`fm ${name}: ORT = model (1,000 requests, ≤ 1e-5)`, async () => {
+      const io = m.models[name]!;
+      assertAgrees(await runOrt(join(onnxDir, io.file), io, batch), { model: ref(noGrad()) });
+    });
+  }
+});
+
+for (const ranker of [
+  { type: 'ranking-dnn', structure: 'parallel' },
+  { type: 'ranking-dnn', structure: 'stacked' },
+  { type: 'ranking-dnn', structure: 'parallel', crossRank: 3 },
+  { type: 'mmoe-esmm' },
+] as const) {
+  const label = `${ranker.type}${'structure' in ranker ? ` ${ranker.structure}` : ''}${'crossRank' in ranker ? ' low-rank' : ''}`;
+  describe(`onnx export: teacher ${label}`, () => {
+    const ex = tinyExport({ scoreFn: 'dot', ranker, seed: 9 });
+    const bundle = loadExport(ex.dir);
+    const m = writeOnnxExport(ex.dir);
+    const io = m.models.rank!;
+    const batch = tinyBatch(tinyWorld(), new Rng(23), REQUESTS);
+
+    test('every head: ORT = graph interpreter = model (1,000 requests, ≤ 1e-5)', async () => {
+      const session = await ort.InferenceSession.create(join(ex.dir, 'onnx', io.file), {
+        intraOpNumThreads: 1,
+      });
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [n, f] of Object.entries(onnxFeeds(io, batch)))
+        feeds[n] = new ort.Tensor(f.type, f.data, f.dims);
+      const out = await session.run(feeds);
+      await session.release();
+      const logits = ex.ranker!.forward(noGrad(), batch).logits;
+      assertAgrees(out['logit']!.data as Float32Array, {
+        graph: bundle.rank!.run(batch),
+        model: logits[ex.ranker!.outputNames[0]!]!.data,
+      });
+      if (ranker.type === 'mmoe-esmm') {
+        assert.deepEqual(
+          io.outputs.map((o) => o.name),
+          ['logit', 'ctr', 'cvr', 'ctcvr'],
+        );
+        const heads = bundle.rank!.runOutputs(batch);
+        for (const h of ['ctr', 'cvr', 'ctcvr'])
+          assertAgrees(out[h]!.data as Float32Array, {
+            [`graph ${h}`]: heads[h]!,
+            [`model ${h}`]: logits[h]!.data,
+          });
+      }
+    });
+  });
+}
+
+describe('onnx export: what it does not cover fails by name', () => {
+  const ex = tinyExport({ scoreFn: 'dot', seed: 4 });
+  const w = (name: string) => (name === 'W' ? { data: new Float32Array(4), shape: [2, 2] } : undefined);
+
+  test('an op without an ONNX conversion names the graph, node and op', () => {
+    const desc = {
+      format: GRAPH_FORMAT,
+      name: 'g',
+      nodes: [
+        { id: 'x', op: 'numeric', fields: ['a', 'b'] },
+        { id: 'y', op: 'gelu', input: 'x' },
+      ],
+      output: 'y',
+      outDim: 2,
+    } as unknown as GraphDesc;
+    assert.throws(() => graphToOnnx(desc, w, { outputName: 'out' }), /graph 'g': y: unknown op 'gelu'/);
+  });
+
+  test('a popularity (constant) tower and unknown model types are refused, naming them', () => {
+    const constant: ExportedTower = { kind: 'constant', values: [1], outDim: 1 };
+    assert.throws(() => towerGraph(constant, 'user_tower', ex.recall.store), /'constant' tower/);
+    assert.throws(() => preRankGraph(ex.recall), /'prerank-mlp' or 'fm' model, got 'two-tower'/);
+    assert.throws(() => rankGraph(ex.prerank), /'ranking-dnn' or 'mmoe-esmm' model, got 'prerank-mlp'/);
+  });
+
+  test('the ModelProto carries opset 13, IR 7, named inputs and a symbolic batch dim', () => {
+    const m = writeOnnxExport(ex.dir);
+    const proto = decodeOnnxModel(readFileSync(join(ex.dir, 'onnx', m.models.user_tower!.file))) as {
+      ir_version: number;
+      opset_import: { version: number }[];
+      graph: {
+        input: { name: string; type: { tensor_type: { shape: { dim: { dim_param?: string }[] } } } }[];
+      };
+    };
+    assert.equal(proto.ir_version, 7);
+    assert.equal(proto.opset_import[0]!.version, 13);
+    assert.deepEqual(
+      proto.graph.input.map((i) => i.name),
+      m.models.user_tower!.inputs.map((i) => i.name),
+    );
+    for (const i of proto.graph.input) assert.equal(i.type.tensor_type.shape.dim[0]!.dim_param, 'batch');
+  });
+});

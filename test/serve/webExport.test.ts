@@ -161,7 +161,7 @@ test('kdrec export --web writes the page of an existing export; misuse is refuse
     'node',
     'kdrec',
     'export',
-    '--out',
+    '--from',
     fx.exportDir,
     '--web',
     web,
@@ -175,15 +175,29 @@ test('kdrec export --web writes the page of an existing export; misuse is refuse
     existsSync(join(web, 'index.html')) && existsSync(join(web, 'ort', 'ort-wasm-simd-threaded.wasm')),
   );
   await assert.rejects(
-    program().parseAsync(['node', 'kdrec', 'export', '--out', fx.exportDir]),
-    /required option '--run <dir>' not specified \(only --web can read an existing --out export\)/,
+    program().parseAsync(['node', 'kdrec', 'export', '--from', fx.exportDir]),
+    /--from converts an existing export: it needs --format onnx or --web/,
   );
   await assert.rejects(
-    program().parseAsync(['node', 'kdrec', 'export', '--out', fx.exportDir, '--web', web, '--rank-run', 'x']),
-    /--web without --run builds the page of the existing export at --out/,
+    program().parseAsync([
+      'node',
+      'kdrec',
+      'export',
+      '--from',
+      fx.exportDir,
+      '--web',
+      web,
+      '--rank-run',
+      'x',
+    ]),
+    /--from converts an existing export: drop --prerank-run/,
   );
   await assert.rejects(
-    program().parseAsync(['node', 'kdrec', 'export', '--out', join(fx.root, 'nope'), '--web', web]),
+    program().parseAsync(['node', 'kdrec', 'export', '--from', fx.exportDir, '--web-k', '5']),
+    /--web-users and --web-k need --web/,
+  );
+  await assert.rejects(
+    program().parseAsync(['node', 'kdrec', 'export', '--from', join(fx.root, 'nope'), '--web', web]),
     /is not a kdrec export: manifest\.json is missing/,
   );
 });

@@ -14,8 +14,9 @@
  *   OUT/item_vectors.npy        float32 [N, D], row r = catalogue row r (item_ids.json)
  *   OUT/item_ids.json           raw item id of each catalogue row
  *   OUT/user_inputs/<f>.npy     per user-tower input, the stored (already encoded) value of each
- *                               known user, row u = user_ids.json[u]; what `kdrec serve` feeds the
- *                               user tower for a request carrying only that user id
+ *                               known user, row u = user_ids.json[u] (a field the user table lacks:
+ *                               its missing value); what `kdrec serve` feeds the user tower for a
+ *                               request carrying only that user id
  *   OUT/user_ids.json
  *
  * Where the encoding lives: in the manifest, not the graph. Ids must be mapped from strings
@@ -28,8 +29,9 @@
  * `triton: true` lays the same models out as a Triton model repository (./triton.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Schema } from '../../data/schema.js';
+import { isUserStateSource } from '../../data/userState.js';
 import { kdrecVersion } from '../../engine/checkpoint.js';
 import { readSafetensors } from '../../engine/safetensors.js';
 import { readJson, readManifest, runLoaderSync } from '../bundle.js';
@@ -77,16 +79,17 @@ export interface OnnxManifest {
   dim: number;
   models: Partial<Record<OnnxModelName, { file: string } & OnnxIo>>;
   /** Per input field: group and encoding of a raw value (see `encodingNotes`). */
-  fields: Record<string, { group: string; encode: FieldEncoding }>;
+  fields: Record<string, { group: string; encode: FieldEncoding; userState?: string }>;
   encodingNotes: string[];
   files: { itemVectors: string; itemIds: string; userInputs: string | null; userIds: string | null };
 }
 
 const ENCODING_NOTES = [
-  'ids: int64 table rows. vocab: row = 1 + index of the token in vocab.<table>.json `tokens` (of the kdrec export), 0 when unknown or missing (the OOV row).',
+  'ids: int64 table rows. vocab: row = 1 + index of the token in the `tokens` array of the vocabulary file (path relative to this manifest), 0 when unknown or missing (the OOV row).',
   'ids: hash: row = 1 + (FNV-1a 32-bit of the UTF-8 bytes of the token, as an unsigned integer) mod buckets; 0 = missing.',
   'multi_hot/sequence: [batch, maxLen], the LAST maxLen tokens in order, padded with -1 after them; -1 rows are skipped by the pooling.',
   'numeric standard: (x - mean) / std (std 0: x - mean); log1p: ln(1 + max(x, 0)); minmax: (x - min) / (max - min) (span 0: x - min); none: x. float32; a missing value is 0 after normalisation.',
+  "user state: a field with `userState` (its schema source) is computed from the user's events before the request time, as kdrec serve does with src/data/userState.ts; user_inputs/ holds each known user's value at the end of the train split.",
   'scores: dot(user_vector, item_vector) is the two-tower logit; for cosine both are L2-normalised and the user side carries 1/temperature.',
 ];
 
@@ -114,7 +117,12 @@ export interface OnnxExportOptions {
 }
 
 /** The encoding of a raw value of field `f`, from the export's fitted schema. */
-function fieldEncoding(schema: Schema, m: ExportManifest, name: string): FieldEncoding {
+function fieldEncoding(
+  schema: Schema,
+  m: ExportManifest,
+  name: string,
+  path: (file: string) => string,
+): FieldEncoding {
   const f = schema.field(name);
   if (f.kind === 'numeric') {
     const s = f.normalize === 'none' ? undefined : schema.numericStats(name);
@@ -131,7 +139,7 @@ function fieldEncoding(schema: Schema, m: ExportManifest, name: string): FieldEn
   const vocab = m.files.vocabs[f.table];
   if (vocab === undefined)
     throw new Error(`onnx export: the export lists no vocabulary for table '${f.table}' (field '${name}')`);
-  return { kind: f.kind, ids: 'vocab', vocab, ...len };
+  return { kind: f.kind, ids: 'vocab', vocab: path(vocab), ...len };
 }
 
 /**
@@ -148,6 +156,8 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
   };
   const out = opts.out ?? join(exportDir, 'onnx');
   mkdirSync(out, { recursive: true });
+  /** A file of the kdrec export, as a path relative to the ONNX directory. */
+  const fromOut = (file: string) => relative(out, join(exportDir, file));
   const graphs: [OnnxModelName, string | null | undefined][] = [
     ['user_tower', m.files.userTower],
     ['item_tower', m.files.itemTower],
@@ -175,7 +185,12 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
     written.push({ name, bytes, io });
     for (const inp of io.inputs) {
       const f = inp.field ?? inp.name;
-      fields[f] ??= { group: schema.field(f).group ?? 'label', encode: fieldEncoding(schema, m, f) };
+      const spec = schema.field(f);
+      fields[f] ??= {
+        group: spec.group ?? 'label',
+        encode: fieldEncoding(schema, m, f, fromOut),
+        ...(isUserStateSource(spec.source) ? { userState: spec.source } : {}),
+      };
     }
   }
 
@@ -191,11 +206,21 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
     mkdirSync(join(out, userInputs), { recursive: true });
     for (const inp of models.user_tower!.inputs) {
       const f = inp.field ?? inp.name;
-      const t = uf[`${inp.kind === 'numeric' ? 'num' : inp.kind === 'categorical' ? 'cat' : 'seq'}/${f}`];
-      // A user-tower field the user table lacks (a context field) is the request's to give.
-      if (t === undefined) continue;
-      const data = t.data instanceof Float32Array ? t.data : BigInt64Array.from(t.data as Int32Array, BigInt);
-      writeFileSync(join(out, userInputs, `${f}.npy`), npy(data, [...t.shape]));
+      const family = inp.kind === 'numeric' ? 'num' : inp.kind === 'categorical' ? 'cat' : 'seq';
+      const t = uf[`${family}/${f}`];
+      // A field the user table lacks (a context field) gets its missing value, as a request that
+      // carries only the user id gets in ServingBundle.encodeUser: row 0, all padding, or 0.
+      const shape = [ids.length, ...inp.dims.slice(1).map(Number)];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data =
+        t !== undefined
+          ? t.data instanceof Float32Array
+            ? t.data
+            : BigInt64Array.from(t.data as Int32Array, BigInt)
+          : inp.type === 'float32'
+            ? new Float32Array(n)
+            : new BigInt64Array(n).fill(family === 'seq' ? -1n : 0n);
+      writeFileSync(join(out, userInputs, `${f}.npy`), npy(data, t !== undefined ? [...t.shape] : shape));
     }
     writeJson(join(out, 'user_ids.json'), ids);
   }

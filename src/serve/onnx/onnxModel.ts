@@ -25,6 +25,13 @@
  *   relu/tanh/sigmoid  Relu/Tanh/Sigmoid
  *   l2norm             x ÷ Max(√ΣX², 1e-12)  (the engine's l2Normalize epsilon)
  *   scale, mul, add    Mul by a scalar, Mul, Add;   dot  ReduceSum(a ⊙ b, axis 1, keepdims)
+ *   constant           Expand of the row to [batch, n] (batch from the first input's Shape)
+ *   softmax            Softmax(axis 1)
+ *   mix                Σ_e Slice(gate, e) ⊙ input_e  (MMoE eq. 5)
+ *   ctcvr              logσ(x) = −Softplus(−x); logaddexp(x, y) = Max(x, y) + Softplus(−|x − y|);
+ *                      logσ(a) + logσ(b) − logaddexp(logσ(−a), logσ(a) + logσ(−b))  (mmoeEsmm.ts)
+ * A graph's `constants` become initializers like its weights; a multi-head graph (`outputs`) gets
+ * one ONNX output per head, beside the main output.
  * The batch dimension is symbolic (dim_param "batch"). An op the converter does not know fails by
  * name: a graph is converted completely or not at all, never into a silently different network.
  */
@@ -42,8 +49,10 @@ export const ONNX_OPSET = 13;
 export const ONNX_IR_VERSION = 7;
 
 export interface GraphToOnnxOptions {
-  /** Name of the model's output tensor (e.g. `user_vector`, `logit`). */
+  /** Name of the model's main output tensor (e.g. `user_vector`, `logit`). */
   outputName: string;
+  /** Also output every named head of the graph (`GraphDesc.outputs`) under its name. Default true. */
+  heads?: boolean;
   /** Bag length L of each multi_hot / sequence field (the schema's maxLen); absent: a symbolic dim. */
   listLengths?: Readonly<Record<string, number>>;
   /** Recorded in the ModelProto (`doc_string`) and as `metadata_props`. */
@@ -115,6 +124,11 @@ export function graphToOnnx(
 ): { bytes: Uint8Array; io: OnnxIo } {
   // Validates operands, weight shapes and widths with kdrec's own rules (throws naming the node).
   new CompiledGraph(desc, weights);
+  const own = desc.constants ?? {};
+  const lookup: WeightLookup = (name) => {
+    const c = own[name];
+    return c !== undefined ? { data: Float32Array.from(c.values), shape: c.shape } : weights(name);
+  };
   const nodes: NodeObj[] = [];
   const initializers: TensorObj[] = [];
   const inputs: OnnxTensorSpec[] = [];
@@ -144,7 +158,7 @@ export function graphToOnnx(
   const weight = (node: GraphNode, name: string): string => {
     const have = weightValue.get(name);
     if (have !== undefined) return have;
-    const w = weights(name);
+    const w = lookup(name);
     if (w === undefined) throw fail(desc.name, node, `weight '${name}' is missing`);
     const v = `weight/${name}`;
     initializers.push(floatTensor(v, [...w.shape], w.data));
@@ -177,7 +191,7 @@ export function graphToOnnx(
     switch (node.op) {
       case 'embed': {
         const table = weight(node, node.table);
-        const w = weights(node.table)!;
+        const w = lookup(node.table)!;
         widthOf.set(id, w.shape[1]!);
         if (node.kind === 'categorical') {
           const ids = input(node.field, { type: 'int64', dims: ['batch'], kind: 'categorical' });
@@ -238,7 +252,7 @@ export function graphToOnnx(
         break;
       case 'linear': {
         const W = weight(node, node.weight);
-        widthOf.set(id, weights(node.weight)!.shape[1]!);
+        widthOf.set(id, lookup(node.weight)!.shape[1]!);
         if (node.bias === undefined) op(id, 'MatMul', [value(node.input), W], out);
         else {
           // Gemm's C is [N]: a 1-D bias broadcasts over the batch (unidirectional broadcast).
@@ -278,12 +292,79 @@ export function graphToOnnx(
         widthOf.set(id, 1);
         break;
       }
+      case 'constant': {
+        // [1, n] row expanded to [batch, n]; the batch size is read from the first input.
+        const first = inputs[0];
+        if (first === undefined)
+          throw fail(desc.name, node, 'a constant needs an input to take the batch size from');
+        const row = constant(`row/${id}`, () =>
+          floatTensor('', [1, node.values.length], Float32Array.from(node.values)),
+        );
+        const shape = op(`${id}/shape`, 'Shape', [first.name], `${out}/shape`);
+        const batch = op(`${id}/batch`, 'Slice', [shape, axes([0]), axes([1])], `${out}/batch`);
+        const target = op(`${id}/target`, 'Concat', [batch, axes([node.values.length])], `${out}/target`, {
+          axis: 0,
+        });
+        op(id, 'Expand', [row, target], out);
+        widthOf.set(id, node.values.length);
+        break;
+      }
+      case 'softmax':
+        op(id, 'Softmax', [value(node.input)], out, { axis: 1 });
+        widthOf.set(id, widthOf.get(node.input)!);
+        break;
+      case 'mix': {
+        const terms = node.inputs.map((x, e) => {
+          const g = op(
+            `${id}/gate${e}`,
+            'Slice',
+            [value(node.gate), axes([e]), axes([e + 1]), axes([1])],
+            `${out}/gate${e}`,
+          );
+          return op(`${id}/term${e}`, 'Mul', [value(x), g], `${out}/term${e}`);
+        });
+        let acc = terms[0]!;
+        for (let e = 1; e < terms.length; e++)
+          acc = op(`${id}/sum${e}`, 'Add', [acc, terms[e]!], e === terms.length - 1 ? out : `${out}/sum${e}`);
+        if (terms.length === 1) op(id, 'Identity', [acc], out);
+        widthOf.set(id, widthOf.get(node.inputs[0]!)!);
+        break;
+      }
+      case 'ctcvr': {
+        const v = (s: string) => `${out}/${s}`;
+        const neg = (x: string, name: string) => op(`${id}/${name}`, 'Neg', [x], v(name));
+        const logSigmoid = (x: string, name: string) =>
+          neg(op(`${id}/${name}.sp`, 'Softplus', [neg(x, `${name}.negx`)], v(`${name}.sp`)), name);
+        const a = value(node.ctr);
+        const b = value(node.cvr);
+        const lsa = logSigmoid(a, 'lsa');
+        const logP = op(`${id}/logP`, 'Add', [lsa, logSigmoid(b, 'lsb')], v('logP'));
+        const x = logSigmoid(neg(a, 'na'), 'lsna');
+        const y = op(`${id}/y`, 'Add', [lsa, logSigmoid(neg(b, 'nb'), 'lsnb')], v('y'));
+        const m = op(`${id}/max`, 'Max', [x, y], v('max'));
+        const d = op(`${id}/absd`, 'Abs', [op(`${id}/d`, 'Sub', [x, y], v('d'))], v('absd'));
+        const tail = op(`${id}/tail`, 'Softplus', [neg(d, 'negabsd')], v('tail'));
+        const log1mP = op(`${id}/log1mP`, 'Add', [m, tail], v('log1mP'));
+        op(id, 'Sub', [logP, log1mP], out);
+        widthOf.set(id, 1);
+        break;
+      }
       default:
         throw fail(desc.name, node as GraphNode, 'this op has no ONNX conversion');
     }
   }
   const output: OnnxTensorSpec = { name: opts.outputName, type: 'float32', dims: ['batch', desc.outDim] };
   nodes.push({ name: 'output', op_type: 'Identity', input: [value(desc.output)], output: [output.name] });
+  const outputs = [output];
+  if (opts.heads !== false) {
+    for (const h of desc.outputs ?? []) {
+      if (h.name === output.name || inputOf.has(h.name))
+        throw fail(desc.name, 'outputs', `head name '${h.name}' clashes with another tensor name`);
+      const spec: OnnxTensorSpec = { name: h.name, type: 'float32', dims: ['batch', widthOf.get(h.node)!] };
+      nodes.push({ name: `output.${h.name}`, op_type: 'Identity', input: [value(h.node)], output: [h.name] });
+      outputs.push(spec);
+    }
+  }
 
   const root = onnxRoot();
   const ModelProto = root.lookupType('onnx.ModelProto');
@@ -298,14 +379,14 @@ export function graphToOnnx(
       node: nodes,
       initializer: initializers,
       input: inputs.map(valueInfo),
-      output: [valueInfo(output)],
+      output: outputs.map(valueInfo),
     },
     metadata_props: Object.entries(opts.metadata ?? {}).map(([key, v]) => ({ key, value: v })),
   };
   const msg = ModelProto.fromObject(model);
   const err = ModelProto.verify(msg);
   if (err) throw new Error(`onnx export of graph '${desc.name}': ModelProto: ${err}`);
-  return { bytes: ModelProto.encode(msg).finish(), io: { inputs, outputs: [output] } };
+  return { bytes: ModelProto.encode(msg).finish(), io: { inputs, outputs } };
 }
 
 /** The ModelProto of `bytes` as a plain object (field names as in onnx.proto; int64 as numbers). */
