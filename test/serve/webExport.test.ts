@@ -176,7 +176,7 @@ test('kdrec export --web writes the page of an existing export; misuse is refuse
   );
   await assert.rejects(
     program().parseAsync(['node', 'kdrec', 'export', '--from', fx.exportDir]),
-    /--from converts an existing export: it needs --format onnx or --web/,
+    /--triton and --from need --format onnx \(--from: or --web\)/,
   );
   await assert.rejects(
     program().parseAsync([

@@ -82,11 +82,10 @@ export function register(program: Command): void {
       }) => {
         if (o.format !== 'kdrec' && o.format !== 'onnx')
           throw new Error(`--format: expected 'kdrec' or 'onnx', got '${o.format}'`);
-        if (o.triton && o.format !== 'onnx') throw new Error('--triton needs --format onnx');
         if ((o.webUsers !== undefined || o.webK !== undefined) && o.web === undefined)
           throw new Error('--web-users and --web-k need --web');
-        if (o.from !== undefined && o.format !== 'onnx' && o.web === undefined)
-          throw new Error('--from converts an existing export: it needs --format onnx or --web');
+        if ((o.triton || (o.from !== undefined && o.web === undefined)) && o.format !== 'onnx')
+          throw new Error('--triton and --from need --format onnx (--from: or --web)');
         const maxBatch = Number(o.tritonMaxBatch);
         if (!Number.isInteger(maxBatch) || maxBatch < 1)
           throw new Error(`--triton-max-batch: expected a positive integer, got '${o.tritonMaxBatch}'`);
