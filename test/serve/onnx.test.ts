@@ -18,7 +18,13 @@ import { EXPORT_FORMAT_VERSION } from '../../src/serve/export.js';
 import { preRankGraph, rankGraph, towerGraph } from '../../src/serve/exportGraphs.js';
 import { GRAPH_FORMAT, type GraphDesc } from '../../src/serve/graph.js';
 import { ONNX_MANIFEST_FILE, readOnnxManifest, writeOnnxExport } from '../../src/serve/onnx/onnxExport.js';
-import { decodeOnnxModel, graphToOnnx, type OnnxIo, onnxFeeds } from '../../src/serve/onnx/onnxModel.js';
+import {
+  decodeOnnxModel,
+  graphToOnnx,
+  int64Ids,
+  type OnnxIo,
+  onnxFeeds,
+} from '../../src/serve/onnx/onnxModel.js';
 import { tinyBatch, tinyWorld } from '../models/tinyWorld.js';
 import { tinyExport } from './fixture.js';
 
@@ -188,6 +194,11 @@ for (const ranker of [
     });
   });
 }
+
+test('int64Ids: int32 rows, padding −1 and extremes, as int64', () => {
+  const ids = Int32Array.of(0, 1, -1, 7, 2147483647, -2147483648, 123456);
+  assert.deepEqual([...int64Ids(ids)], [...ids].map(BigInt));
+});
 
 describe('onnx export: what it does not cover fails by name', () => {
   const ex = tinyExport({ scoreFn: 'dot', seed: 4 });
