@@ -114,32 +114,16 @@ const session = async (file: string) =>
 const user = await session(m.models.user_tower!.file);
 const item = await session(m.models.item_tower!.file);
 const rng = new Rng(99);
-const rows = [
-  await measure(
-    'user_tower',
-    bundle.userTower,
-    user,
-    m.models.user_tower!,
-    randomBatch(rng, 1, 'user'),
-    reps1,
-  ),
-  await measure(
-    'user_tower',
-    bundle.userTower,
-    user,
-    m.models.user_tower!,
-    randomBatch(rng, 4096, 'user'),
-    reps,
-  ),
-  await measure(
-    'item_tower',
-    bundle.itemTower,
-    item,
-    m.models.item_tower!,
-    randomBatch(rng, 4096, 'item'),
-    reps,
-  ),
-];
+const cases = [
+  { graph: bundle.userTower, session: user, name: 'user_tower', side: 'user', batch: 1, reps: reps1 },
+  { graph: bundle.userTower, session: user, name: 'user_tower', side: 'user', batch: 4096, reps },
+  { graph: bundle.itemTower, session: item, name: 'item_tower', side: 'item', batch: 4096, reps },
+] as const;
+const rows = [];
+for (const c of cases) {
+  const io = m.models[c.name]!;
+  rows.push(await measure(c.name, c.graph, c.session, io, randomBatch(rng, c.batch, c.side), c.reps));
+}
 process.stderr.write(
   `| model | batch | kdrec ${getKernels().name} median (p90) ms | ORT median (p90) ms | ORT + feeds ms | ORT / kdrec | max abs diff |\n`,
 );

@@ -15,6 +15,10 @@
  *     forwards to onnxruntime-node — every other line of the example is then run by Python as
  *     written. The report says which (`pythonExampleBackend`).
  *
+ * First, onnx_check.py runs on the ONNX export of every model type `kdrec train` produces (the
+ * test fixture's small models: two-tower + prerank-mlp + DCN-v2 parallel, fm + fm pre-ranker +
+ * mmoe-esmm, DCN-v2 stacked low-rank), Triton copies included.
+ *
  *   npm run build && node dist/bench/onnxPythonCheck.js
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -22,6 +26,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type OnnxManifest, writeOnnxExport } from '../src/serve/onnx/onnxExport.js';
+import { tinyExport } from '../test/serve/fixture.js';
 import { syntheticExport } from './onnxWorld.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -121,13 +126,35 @@ function compare(what: string, got: [string, number][], want: [string, number][]
   return worst;
 }
 
+function onnxCheck(dir: string): { checked: { file: string }[]; onnxruntime: string | null; onnx: string } {
+  const py = spawnSync(PYTHON, ['bench/onnx_check.py', dir], { encoding: 'utf8' });
+  if (py.status !== 0) throw new Error(`onnx_check.py ${dir} failed:\n${py.stderr}`);
+  return JSON.parse(py.stdout);
+}
+
+for (const opts of [
+  { scoreFn: 'cosine', ranker: { type: 'ranking-dnn', structure: 'parallel' } },
+  { scoreFn: 'dot', recall: 'fm', prerank: 'fm', ranker: { type: 'mmoe-esmm' } },
+  { scoreFn: 'dot', ranker: { type: 'ranking-dnn', structure: 'stacked', crossRank: 3 } },
+] as const) {
+  const ex = tinyExport(opts);
+  writeOnnxExport(ex.dir, { triton: true });
+  const check = onnxCheck(join(ex.dir, 'onnx'));
+  console.log(
+    JSON.stringify({
+      bench: 'onnx-checker',
+      models: `${ex.recall.kind} + ${ex.prerank.kind} + ${ex.ranker!.kind}${'structure' in opts.ranker ? ` ${opts.ranker.structure}` : ''}`,
+      passed: check.checked.map((c) => c.file),
+    }),
+  );
+  rmSync(ex.dir, { recursive: true, force: true });
+}
+
 for (const scoreFn of ['dot', 'cosine'] as const) {
   const ex = syntheticExport({ userState: false, scoreFn, items: 5000, users: 200, seed: 7 });
   const onnxDir = join(ex.dir, 'onnx');
   const m = writeOnnxExport(ex.dir, { triton: true });
-  const py = spawnSync(PYTHON, ['bench/onnx_check.py', onnxDir], { encoding: 'utf8' });
-  if (py.status !== 0) throw new Error(`onnx_check.py failed:\n${py.stderr}`);
-  const check = JSON.parse(py.stdout) as { checked: unknown[]; onnxruntime: string | null; onnx: string };
+  const check = onnxCheck(onnxDir);
   const { child, url } = await startServe(ex.dir);
   try {
     const users = ['u1', 'u17', 'u42', 'u100', 'u200'];

@@ -18,8 +18,14 @@ import { EXPORT_FORMAT_VERSION } from '../../src/serve/export.js';
 import { preRankGraph, rankGraph, towerGraph } from '../../src/serve/exportGraphs.js';
 import { GRAPH_FORMAT, type GraphDesc } from '../../src/serve/graph.js';
 import { ONNX_MANIFEST_FILE, readOnnxManifest, writeOnnxExport } from '../../src/serve/onnx/onnxExport.js';
-import { decodeOnnxModel, graphToOnnx, type OnnxIo, onnxFeeds } from '../../src/serve/onnx/onnxModel.js';
-import { tinyBatch, tinyWorld } from '../models/tinyWorld.js';
+import {
+  decodeOnnxModel,
+  graphToOnnx,
+  int64Ids,
+  type OnnxIo,
+  onnxFeeds,
+} from '../../src/serve/onnx/onnxModel.js';
+import { tinyBatch, tinySchema, tinyWorld } from '../models/tinyWorld.js';
 import { tinyExport } from './fixture.js';
 
 const REQUESTS = 1000;
@@ -54,6 +60,42 @@ function assertAgrees(got: Float32Array, refs: Record<string, Float32Array>): vo
 }
 
 const noGrad = () => new Graph({ training: false, grad: false });
+
+/**
+ * One user's candidates as a server scores them (ServingBundle.scoreCandidates): the user and
+ * context columns of row 0 as ONE row, item and privileged columns per candidate; and the same
+ * batch with the user row tiled, as the model sees it.
+ */
+function oneUser(batch: Batch): { compact: Batch; tiled: Batch; constant: Set<string> } {
+  const schema = tinySchema();
+  const userSide = (f: string) => ['user', 'context'].includes(schema.field(f).group ?? '');
+  const B = batch.size;
+  const compact: Batch = { ...batch, cat: { ...batch.cat }, seq: { ...batch.seq }, num: { ...batch.num } };
+  const tiled: Batch = { ...batch, cat: { ...batch.cat }, seq: { ...batch.seq }, num: { ...batch.num } };
+  const constant = new Set<string>();
+  for (const [f, c] of Object.entries(batch.cat)) {
+    if (!userSide(f)) continue;
+    constant.add(f);
+    compact.cat[f] = c.slice(0, 1);
+    tiled.cat[f] = new Int32Array(B).fill(c[0]!);
+  }
+  for (const [f, c] of Object.entries(batch.num)) {
+    if (!userSide(f)) continue;
+    constant.add(f);
+    compact.num[f] = c.slice(0, 1);
+    tiled.num[f] = new Float32Array(B).fill(c[0]!);
+  }
+  for (const [f, c] of Object.entries(batch.seq)) {
+    if (!userSide(f)) continue;
+    constant.add(f);
+    const L = c.maxLen;
+    compact.seq[f] = { ids: c.ids.slice(0, L), maxLen: L };
+    const ids = new Int32Array(B * L);
+    for (let r = 0; r < B; r++) ids.set(c.ids.subarray(0, L), r * L);
+    tiled.seq[f] = { ids, maxLen: L };
+  }
+  return { compact, tiled, constant };
+}
 
 for (const scoreFn of ['dot', 'cosine'] as const) {
   describe(`onnx export: two-tower towers and prerank-mlp (${scoreFn})`, () => {
@@ -105,6 +147,17 @@ for (const scoreFn of ['dot', 'cosine'] as const) {
 
     test('the manifest reads back; another export format version is refused naming file and versions', () => {
       assert.equal(readOnnxManifest(onnxDir).dim, 8);
+      // Converting a kdrec export written by another version fails before anything is written.
+      const old = mkdtempSync(join(tmpdir(), 'kdrec-onnx-old-'));
+      const kdrecManifest = JSON.parse(readFileSync(join(ex.dir, 'manifest.json'), 'utf8'));
+      writeFileSync(join(old, 'manifest.json'), JSON.stringify({ ...kdrecManifest, formatVersion: 0 }));
+      assert.throws(
+        () => writeOnnxExport(old),
+        (e: Error) =>
+          e.message.includes(join(old, 'manifest.json')) &&
+          e.message.includes('export format version 0') &&
+          e.message.includes(`reads version ${EXPORT_FORMAT_VERSION}`),
+      );
       const other = mkdtempSync(join(tmpdir(), 'kdrec-onnx-'));
       const path = join(other, ONNX_MANIFEST_FILE);
       writeFileSync(path, JSON.stringify({ ...m, formatVersion: EXPORT_FORMAT_VERSION + 1 }));
@@ -131,6 +184,13 @@ describe('onnx export: fm as recall towers and as pre-ranker', () => {
     assertAgrees(bundle.userTower.run(batch), { model: ex.recall.userVectors(g, batch).data });
     assertAgrees(bundle.itemTower.run(batch), { model: ex.recall.itemVectors(g, batch).data });
     assertAgrees(bundle.prerank!.run(batch), { model: ex.prerank.forward(g, batch).logits['ctr']!.data });
+  });
+
+  test('fm pre-ranker serving one user (user side computed once, broadcast) = the model', () => {
+    const { compact, tiled, constant } = oneUser(tinyBatch(tinyWorld(), new Rng(29), 64));
+    assertAgrees(bundle.prerank!.run(compact, constant), {
+      model: ex.prerank.forward(noGrad(), tiled).logits['ctr']!.data,
+    });
   });
 
   for (const [name, ref] of [
@@ -173,6 +233,11 @@ for (const ranker of [
         graph: bundle.rank!.run(batch),
         model: logits[ex.ranker!.outputNames[0]!]!.data,
       });
+      // Served for one user: user-side nodes once, broadcast over the candidates.
+      const { compact, tiled, constant } = oneUser(tinyBatch(tinyWorld(), new Rng(31), 64));
+      assertAgrees(bundle.rank!.run(compact, constant), {
+        'model (one user)': ex.ranker!.forward(noGrad(), tiled).logits[ex.ranker!.outputNames[0]!]!.data,
+      });
       if (ranker.type === 'mmoe-esmm') {
         assert.deepEqual(
           io.outputs.map((o) => o.name),
@@ -188,6 +253,11 @@ for (const ranker of [
     });
   });
 }
+
+test('int64Ids: int32 rows, padding −1 and extremes, as int64', () => {
+  const ids = Int32Array.of(0, 1, -1, 7, 2147483647, -2147483648, 123456);
+  assert.deepEqual([...int64Ids(ids)], [...ids].map(BigInt));
+});
 
 describe('onnx export: what it does not cover fails by name', () => {
   const ex = tinyExport({ scoreFn: 'dot', seed: 4 });

@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import * as exportCmd from '../../src/cli/commands/export.js';
 import { readOnnxManifest } from '../../src/serve/onnx/onnxExport.js';
 import { tinyExport } from './fixture.js';
+import { captureStdout } from './indexCli.js';
 
 /** Field names of the messages a config.pbtxt entry may use (model_config.proto, 08365ea). */
 const SCHEMA: Record<string, Set<string>> = {
@@ -130,18 +131,9 @@ function program(): Command {
 
 test('kdrec export --from EXPORT --format onnx --triton: one folder per model, configs in the ModelConfig schema', async () => {
   const ex = tinyExport({ scoreFn: 'cosine', ranker: { type: 'mmoe-esmm' }, seed: 6 });
-  const write = process.stdout.write.bind(process.stdout);
-  let out = '';
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest);
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program().parseAsync(['node', 'kdrec', 'export', '--from', ex.dir, '--format', 'onnx', '--triton']);
-  } finally {
-    process.stdout.write = write;
-  }
+  const out = await captureStdout(() =>
+    program().parseAsync(['node', 'kdrec', 'export', '--from', ex.dir, '--format', 'onnx', '--triton']),
+  );
   assert.match(out, /wrote ONNX \(opset 13\) user_tower, item_tower, prerank, rank \+ Triton repository/);
   const m = readOnnxManifest(join(ex.dir, 'onnx'));
   const repo = join(ex.dir, 'onnx', 'triton');

@@ -20,11 +20,12 @@ export function register(program: Command): void {
     .command('export')
     .summary('write a serving directory from a trained run')
     .description(
-      'Export the two-tower model of a run (user tower, item tower, catalogue item vectors) and\n' +
-        'optionally the prerank-mlp student of another run on the same dataset and the ranking-dnn\n' +
-        'teacher of a run as the ranker (its privileged window counts are recomputed online from\n' +
-        '/events), as safetensors weights,\n' +
-        'JSON graphs and a manifest (schema, vocabularies, score function, temperature, versions).',
+      'Export the two-tower or fm model of a run (user tower, item tower, catalogue item vectors) and\n' +
+        'optionally the prerank-mlp or fm student of another run on the same dataset and the\n' +
+        'ranking-dnn or mmoe-esmm teacher of a run as the ranker (its privileged window counts are\n' +
+        'recomputed online from /events), as safetensors weights,\n' +
+        'JSON graphs and a manifest (schema, vocabularies, score function, temperature, versions).\n' +
+        'With --format onnx, also one ONNX model per graph and an input manifest in OUT/onnx.',
     )
     .option('--run <dir>', 'run directory with a two-tower or fm student (or teacher)')
     .option('--out <dir>', 'export directory to write (with --from: the ONNX directory, default EXPORT/onnx)')
@@ -39,8 +40,11 @@ export function register(program: Command): void {
     )
     .option('--triton', 'with --format onnx: also write a Triton model repository (DIR/onnx/triton)')
     .option('--triton-max-batch <n>', 'Triton max_batch_size', '4096')
-    .option('--prerank-run <dir>', 'run directory whose prerank-mlp student becomes the pre-ranker')
-    .option('--rank-run <dir>', 'run directory whose ranking-dnn teacher becomes the ranker (third stage)')
+    .option('--prerank-run <dir>', 'run directory whose prerank-mlp or fm student becomes the pre-ranker')
+    .option(
+      '--rank-run <dir>',
+      'run directory whose ranking-dnn or mmoe-esmm teacher becomes the ranker (third stage)',
+    )
     .option(
       '--vectors-only',
       "write only the item vectors, as OUT/part-I-of-N.parquet (item_id, row, v0..); with --shard or under mpirun, one shard's",

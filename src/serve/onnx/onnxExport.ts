@@ -37,7 +37,7 @@ import { readSafetensors } from '../../engine/safetensors.js';
 import { readJson, readManifest, runLoaderSync } from '../bundle.js';
 import { EXPORT_FORMAT_VERSION, type ExportManifest, writeJson } from '../export.js';
 import type { GraphDesc, GraphWeight } from '../graph.js';
-import { graphToOnnx, ONNX_OPSET, type OnnxIo } from './onnxModel.js';
+import { graphToOnnx, int64Ids, ONNX_OPSET, type OnnxIo } from './onnxModel.js';
 import { writeTritonRepository } from './triton.js';
 
 export const ONNX_MANIFEST_FILE = 'onnx_manifest.json';
@@ -216,7 +216,7 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
         t !== undefined
           ? t.data instanceof Float32Array
             ? t.data
-            : BigInt64Array.from(t.data as Int32Array, BigInt)
+            : int64Ids(t.data as Int32Array)
           : inp.type === 'float32'
             ? new Float32Array(n)
             : new BigInt64Array(n).fill(family === 'seq' ? -1n : 0n);

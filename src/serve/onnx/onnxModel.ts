@@ -7,6 +7,7 @@
  *   - `onnxFeeds(io, batch)` → the model's inputs for a kdrec `Batch`, as plain typed arrays with
  *     dims (wrap each in `new ort.Tensor(f.type, f.data, f.dims)` for onnxruntime-node or -web);
  *   - `decodeOnnxModel(bytes)` → the ModelProto as a plain object (field names as in onnx.proto);
+ *   - `int64Ids(ids)` → int32 table rows as the int64 tensor data the models take;
  *   - `ONNX_OPSET`, `ONNX_IR_VERSION`, and the `OnnxIo` / `OnnxTensorSpec` descriptions.
  *
  * Inputs are what a kdrec `Batch` holds, one ONNX input per field, named by the field:
@@ -41,7 +42,7 @@ import type { OnnxIo, OnnxTensorSpec } from './onnxFeeds.js';
 import { ONNX_PROTO } from './onnxProto.js';
 
 // The input contract and the feeds live in ./onnxFeeds.ts (dependency-free: the web page loads it).
-export { type OnnxFeed, type OnnxIo, type OnnxTensorSpec, onnxFeeds } from './onnxFeeds.js';
+export { int64Ids, type OnnxFeed, type OnnxIo, type OnnxTensorSpec, onnxFeeds } from './onnxFeeds.js';
 
 /** Opset 13: the first with ReduceSum's axes as an input (and Unsqueeze's), loaded by ORT ≥ 1.6. */
 export const ONNX_OPSET = 13;
