@@ -18,13 +18,15 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { type Normalization, type NumericStats, normalizeInPlace } from './normalize.js';
+
+export { type Normalization, type NumericStats, normalizeInPlace };
 
 export const FIELD_KINDS = ['categorical', 'multi_hot', 'sequence', 'numeric', 'label'] as const;
 export type FieldKind = (typeof FIELD_KINDS)[number];
 export const FIELD_GROUPS = ['user', 'item', 'context', 'privileged'] as const;
 export type FieldGroup = (typeof FIELD_GROUPS)[number];
 export type Pooling = 'sum' | 'mean';
-export type Normalization = 'none' | 'standard' | 'log1p' | 'minmax';
 
 const embeddingDecl = z
   .object({
@@ -88,14 +90,6 @@ export interface Field {
    */
   readonly table: string;
   readonly description: string | undefined;
-}
-
-/** Statistics fitted on the train split for a numeric field (applied by `normalizeValue`). */
-export interface NumericStats {
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
 }
 
 /** What fitting on the train split adds to a schema: table sizes and numeric stats. */
@@ -360,28 +354,6 @@ export function idField(fields: readonly Field[], group: 'user' | 'item', fallba
   const cats = fields.filter((f) => f.group === group && f.kind === 'categorical');
   const re = group === 'user' ? /^(user_?id|uid|user)$/i : /^(item_?id|iid|item|movie_?id)$/i;
   return (cats.find((f) => re.test(f.name)) ?? (fallback ? cats[0] : undefined))?.name ?? null;
-}
-
-export function normalizeInPlace(values: Float32Array, kind: Normalization, s: NumericStats): Float32Array {
-  switch (kind) {
-    case 'none':
-      return values;
-    case 'standard': {
-      const inv = s.std > 0 ? 1 / s.std : 1;
-      for (let i = 0; i < values.length; i++) values[i] = (values[i]! - s.mean) * inv;
-      return values;
-    }
-    case 'log1p':
-      // Counts and durations: compress the heavy tail. Values below 0 are refused at fit time.
-      for (let i = 0; i < values.length; i++) values[i] = Math.log1p(Math.max(values[i]!, 0));
-      return values;
-    case 'minmax': {
-      const span = s.max - s.min;
-      const inv = span > 0 ? 1 / span : 1;
-      for (let i = 0; i < values.length; i++) values[i] = (values[i]! - s.min) * inv;
-      return values;
-    }
-  }
 }
 
 /** Reads a schema declaration from a YAML or JSON file (`fields: [...]`); errors name the file. */

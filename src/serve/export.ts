@@ -260,8 +260,8 @@ export function userFeatureTable(ds: LoadedDataset, fields: readonly string[]): 
 export function exportModels(input: ExportInput, outDir: string): ExportManifest {
   const { recall, schema } = input;
   const towers = recall.exportTowers();
-  const user = towerGraph(towers.user, 'user_tower');
-  const item = towerGraph(towers.item, 'item_tower');
+  const user = towerGraph(towers.user, 'user_tower', recall.store);
+  const item = towerGraph(towers.item, 'item_tower', recall.store);
   if (user.outDim !== item.outDim)
     throw new Error(`export: user tower width ${user.outDim} differs from item tower width ${item.outDim}`);
   let prerank = input.prerank ? preRankGraph(input.prerank) : null;
@@ -438,7 +438,7 @@ export async function writeItemVectorsPart(
   out: string,
   shard: ShardSpec,
 ): Promise<{ file: string; rows: number; dim: number }> {
-  const item = towerGraph(input.recall.exportTowers().item, 'item_tower');
+  const item = towerGraph(input.recall.exportTowers().item, 'item_tower', input.recall.store);
   const store = input.recall.store;
   const tower = new CompiledGraph(item, (name) => storeWeight(store, name));
   const N = input.items.size;

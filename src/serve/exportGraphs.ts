@@ -8,7 +8,13 @@
  *   linear head, read from its ParamStore by the layer names that model gives its parameters;
  * - the ranking teacher (src/models/rankingDnn.ts, DCN-v2, Wang et al., WWW'21): cross layers
  *   x_{l+1} = x0 ⊙ (W_l x_l + b_l) + x_l (eq. 1; low rank W_l = V_l U_l, §5), a ReLU deep network,
- *   stacked or parallel (Fig. 2), and a linear head — over every group it reads, privileged included.
+ *   stacked or parallel (Fig. 2), and a linear head — over every group it reads, privileged included;
+ * - the factorization machine (src/models/fm.ts, Rendle ICDM'10 eq. 1 in its O(kn) form): each side's
+ *   [S, a, 1] / [S, 1, a] vector from its latent and linear tables, so FM exports as the recall
+ *   stage (its towers) and as a pre-ranker (the dot of the two, which is the FM logit exactly);
+ * - the MMoE+ESMM teacher (src/models/mmoeEsmm.ts): ReLU experts, one softmax gate per task mixing
+ *   them (MMoE eq. 5–6), a tower per task, and ctcvr = logit(σ(ctr)·σ(cvr)) (ESMM eq. 1), with all
+ *   three heads as named outputs.
  *
  * The round-trip test (test/serve/export.test.ts) runs the in-memory model and the exported graph on
  * the same batch and requires equal scores, which is what keeps these builders honest about the
@@ -17,10 +23,12 @@
 import type { EmbeddingTable } from '../engine/embedding.js';
 import type { ParamStore } from '../engine/nn.js';
 import type { Tensor } from '../engine/tensor.js';
+import type { Fm } from '../models/fm.js';
+import type { MmoeEsmm } from '../models/mmoeEsmm.js';
 import type { PreRankMlp } from '../models/preRankMlp.js';
 import type { RankingDnn } from '../models/rankingDnn.js';
-import type { ExportedInput, ExportedTower, Model } from '../models/types.js';
-import { GRAPH_FORMAT, type GraphDesc, type GraphNode } from './graph.js';
+import type { ExportedFmTower, ExportedInput, ExportedTower, Model } from '../models/types.js';
+import { GRAPH_FORMAT, type GraphConstant, type GraphDesc, type GraphNode } from './graph.js';
 
 /** Appends the input nodes of a FeatureEmbedder description; returns the id of their concatenation. */
 function inputNodes(inputs: readonly ExportedInput[], prefix: string, nodes: GraphNode[]): string {
@@ -55,11 +63,20 @@ function inputNodes(inputs: readonly ExportedInput[], prefix: string, nodes: Gra
   return `${prefix}input`;
 }
 
-/** The graph of one exported tower (user or item side of a two-tower model). */
-export function towerGraph(tower: ExportedTower, name: string): GraphDesc {
+/**
+ * The graph of one exported tower (user or item side of a two-tower model or of an FM). `store`
+ * holds the model's weights: an FM side derives its per-numeric |v_i|² from them.
+ */
+export function towerGraph(tower: ExportedTower, name: string, store: ParamStore): GraphDesc {
+  if (tower.kind === 'fm') {
+    const nodes: GraphNode[] = [];
+    const constants: Record<string, GraphConstant> = {};
+    const out = fmSideNodes(tower, '', nodes, constants, store);
+    return { format: GRAPH_FORMAT, name, nodes, output: out, outDim: tower.outDim, constants };
+  }
   if (tower.kind !== 'mlp') {
     throw new Error(
-      `export: ${name} is a '${tower.kind}' tower; the portable graph covers Embedding&MLP towers (two-tower models). Export a two-tower student`,
+      `export: ${name} is a '${tower.kind}' tower; the portable graph covers Embedding&MLP towers (two-tower models) and FM sides. Export a two-tower or fm student`,
     );
   }
   const nodes: GraphNode[] = [];
@@ -84,15 +101,125 @@ export function towerGraph(tower: ExportedTower, name: string): GraphDesc {
   return { format: GRAPH_FORMAT, name, nodes, output: h, outDim: tower.outDim };
 }
 
+/** Sum of node ids by `add`, left to right (the order src/models/fm.ts accumulates in). */
+function addChain(ids: readonly string[], id: string, nodes: GraphNode[]): string {
+  let acc = ids[0]!;
+  for (let i = 1; i < ids.length; i++) {
+    const next = i === ids.length - 1 ? id : `${id}.${i}`;
+    nodes.push({ id: next, op: 'add', a: acc, b: ids[i]! });
+    acc = next;
+  }
+  return acc;
+}
+
+/**
+ * One FM side (src/models/fm.ts FmSide.forward): S = Σ e_f (+ X·V), Σ|e_f|² (+ (X⊙X)·|V_i|²),
+ * lin = Σ w_f (+ X·w), a = lin + ½(|S|² − Σ|e_f|²); user [S, a + w0, 1], item [S, 1, a].
+ * Returns the id of the side's vector node.
+ */
+function fmSideNodes(
+  t: ExportedFmTower,
+  prefix: string,
+  nodes: GraphNode[],
+  constants: Record<string, GraphConstant>,
+  store: ParamStore,
+): string {
+  const id = (s: string) => `${prefix}${s}`;
+  const S: string[] = [];
+  const sq: string[] = [];
+  const lin: string[] = [];
+  for (const inp of t.inputs) {
+    const linear = t.linearTables[inp.field];
+    if (inp.table === undefined || linear === undefined || inp.kind === 'numeric')
+      throw new Error(`export: FM input '${inp.field}' (${inp.kind}) names no latent and linear table`);
+    const pooling = inp.kind === 'categorical' ? 'sum' : (inp.pooling ?? 'mean');
+    const e = id(`emb.${inp.field}`);
+    nodes.push({ id: e, op: 'embed', field: inp.field, kind: inp.kind, table: inp.table, pooling });
+    nodes.push({ id: `${e}.sq`, op: 'dot', a: e, b: e });
+    nodes.push({
+      id: id(`lin.${inp.field}`),
+      op: 'embed',
+      field: inp.field,
+      kind: inp.kind,
+      table: linear,
+      pooling,
+    });
+    S.push(e);
+    sq.push(`${e}.sq`);
+    lin.push(id(`lin.${inp.field}`));
+  }
+  if (t.numericFields.length > 0) {
+    if (t.numericLatent === undefined || t.numericLinear === undefined)
+      throw new Error(`export: FM ${t.side} side has numeric fields but no numeric latent/linear weights`);
+    const X = id('numeric');
+    nodes.push({ id: X, op: 'numeric', fields: t.numericFields });
+    nodes.push({ id: id('numeric.latent'), op: 'linear', input: X, weight: t.numericLatent });
+    nodes.push({ id: id('numeric.x2'), op: 'mul', a: X, b: X });
+    // Σ_i |x_i v_i|² = (X ⊙ X) · rowSq(V): rowSq(V) is derived from the weights, so it is stored in the graph.
+    const V = storeWeight(store, t.numericLatent);
+    const [n, k] = V.shape as [number, number];
+    const rowSq = Array.from({ length: n }, (_, i) => {
+      let s2 = 0;
+      for (let c = 0; c < k; c++) s2 += V.data[i * k + c]! * V.data[i * k + c]!;
+      return Math.fround(s2);
+    });
+    const rowSqName = id('const.numericRowSq');
+    constants[rowSqName] = { shape: [n, 1], values: rowSq };
+    nodes.push({ id: id('numeric.sq'), op: 'linear', input: id('numeric.x2'), weight: rowSqName });
+    nodes.push({ id: id('numeric.lin'), op: 'linear', input: X, weight: t.numericLinear });
+    S.push(id('numeric.latent'));
+    sq.push(id('numeric.sq'));
+    lin.push(id('numeric.lin'));
+  }
+  if (S.length === 0) throw new Error(`export: FM ${t.side} side reads no fields`);
+  const s = addChain(S, id('S'), nodes);
+  const sumSq = addChain(sq, id('sumSq'), nodes);
+  const l = addChain(lin, id('lin'), nodes);
+  nodes.push({ id: id('SS'), op: 'dot', a: s, b: s });
+  nodes.push({ id: id('negSumSq'), op: 'scale', input: sumSq, factor: -1 });
+  nodes.push({ id: id('pairs2'), op: 'add', a: id('SS'), b: id('negSumSq') });
+  nodes.push({ id: id('pairs'), op: 'scale', input: id('pairs2'), factor: 0.5 });
+  nodes.push({ id: id('a'), op: 'add', a: l, b: id('pairs') });
+  nodes.push({ id: id('one'), op: 'constant', values: [1] });
+  let a = id('a');
+  if (t.side === 'user') {
+    if (t.bias === undefined) throw new Error('export: FM user side has no global bias w0');
+    // a + w0 as a·[1] + w0: a linear layer whose 1×1 weight is the constant 1 and bias is w0.
+    const oneName = id('const.one');
+    constants[oneName] = { shape: [1, 1], values: [1] };
+    nodes.push({ id: id('a.w0'), op: 'linear', input: a, weight: oneName, bias: t.bias });
+    a = id('a.w0');
+  }
+  const parts = t.side === 'user' ? [s, a, id('one')] : [s, id('one'), a];
+  nodes.push({ id: id('vector'), op: 'concat', inputs: parts });
+  return id('vector');
+}
+
 function isPreRankMlp(m: Model): m is PreRankMlp {
   return m.kind === 'prerank-mlp';
 }
 
-/** The pre-ranking MLP as one graph over user, context and item fields; output `[B, 1]` logits. */
+function isFm(m: Model): m is Fm {
+  return m.kind === 'fm';
+}
+
+/**
+ * The pre-ranker as one graph over user, context and item fields; output `[B, 1]` logits. A
+ * prerank-mlp, or an FM: its two sides and their dot product, which is the FM logit (fm.ts).
+ */
 export function preRankGraph(model: Model): GraphDesc {
+  if (isFm(model)) {
+    const towers = model.exportTowers();
+    const nodes: GraphNode[] = [];
+    const constants: Record<string, GraphConstant> = {};
+    const u = fmSideNodes(towers.user as ExportedFmTower, 'user.', nodes, constants, model.store);
+    const i = fmSideNodes(towers.item as ExportedFmTower, 'item.', nodes, constants, model.store);
+    nodes.push({ id: 'logit', op: 'dot', a: u, b: i });
+    return { format: GRAPH_FORMAT, name: 'prerank', nodes, output: 'logit', outDim: 1, constants };
+  }
   if (!isPreRankMlp(model)) {
     throw new Error(
-      `export: the pre-ranker must be a 'prerank-mlp' model, got '${model.kind}' (${model.name}); a two-tower student is exported as the recall stage`,
+      `export: the pre-ranker must be a 'prerank-mlp' or 'fm' model, got '${model.kind}' (${model.name}); a two-tower student is exported as the recall stage`,
     );
   }
   const p = model.name;
@@ -143,9 +270,10 @@ function isRankingDnn(m: Model): m is RankingDnn {
  * the builder does not know fails here by name rather than exporting a different network.
  */
 export function rankGraph(model: Model): GraphDesc {
+  if (isMmoeEsmm(model)) return mmoeEsmmGraph(model);
   if (!isRankingDnn(model)) {
     throw new Error(
-      `export: the ranker must be a 'ranking-dnn' model, got '${model.kind}' (${model.name}); the portable graph covers DCN-v2 ranking teachers`,
+      `export: the ranker must be a 'ranking-dnn' or 'mmoe-esmm' model, got '${model.kind}' (${model.name}); the portable graph covers DCN-v2 and MMoE+ESMM ranking teachers`,
     );
   }
   const p = model.name;
@@ -218,7 +346,69 @@ export function rankGraph(model: Model): GraphDesc {
   return { format: GRAPH_FORMAT, name: 'rank', nodes, output: 'head', outDim: 1 };
 }
 
-/** Names of every weight a graph reads. */
+function isMmoeEsmm(m: Model): m is MmoeEsmm {
+  return m.kind === 'mmoe-esmm';
+}
+
+/**
+ * MMoE+ESMM (src/models/mmoeEsmm.ts) over every field it reads: experts `<name>.expert.<e>` (ReLU
+ * after every layer), a gate `<name>.gate.<task>` per task with a softmax, the mixture, tower
+ * `<name>.tower.<task>` (ReLU between layers, none after the last) → the task logit; ctcvr from
+ * ctr and cvr. Output `[B, 1]` = ctr (the model's main output); `outputs` names all three heads.
+ */
+function mmoeEsmmGraph(model: MmoeEsmm): GraphDesc {
+  const p = model.name;
+  const has = (n: string) => model.store.has(n);
+  const nodes: GraphNode[] = [];
+  const x = inputNodes(model.embedder.describe(), '', nodes);
+  const mlp = (name: string, input: string, id: string, reluLast: boolean): string => {
+    let h = input;
+    let l = 0;
+    for (; has(`${name}.${l}.W`); l++) {
+      nodes.push({
+        id: `${id}.${l}`,
+        op: 'linear',
+        input: h,
+        weight: `${name}.${l}.W`,
+        bias: `${name}.${l}.b`,
+      });
+      h = `${id}.${l}`;
+      if (reluLast || has(`${name}.${l + 1}.W`)) {
+        nodes.push({ id: `${id}.${l}.relu`, op: 'relu', input: h });
+        h = `${id}.${l}.relu`;
+      }
+    }
+    if (l === 0) throw new Error(`export: ${p} (mmoe-esmm) has no '${name}.0.W' parameter`);
+    return h;
+  };
+  const experts: string[] = [];
+  for (let e = 0; has(`${p}.expert.${e}.0.W`); e++)
+    experts.push(mlp(`${p}.expert.${e}`, x, `expert${e}`, true));
+  if (experts.length === 0) throw new Error(`export: ${p} (mmoe-esmm) has no experts ('${p}.expert.0.0.W')`);
+  const logits: Record<string, string> = {};
+  for (const task of ['ctr', 'cvr']) {
+    const gate = `${p}.gate.${task}`;
+    nodes.push({ id: `gate.${task}`, op: 'linear', input: x, weight: `${gate}.W`, bias: `${gate}.b` });
+    nodes.push({ id: `gate.${task}.softmax`, op: 'softmax', input: `gate.${task}` });
+    nodes.push({ id: `mixed.${task}`, op: 'mix', gate: `gate.${task}.softmax`, inputs: experts });
+    logits[task] = mlp(`${p}.tower.${task}`, `mixed.${task}`, `tower.${task}`, false);
+  }
+  nodes.push({ id: 'ctcvr', op: 'ctcvr', ctr: logits['ctr']!, cvr: logits['cvr']! });
+  return {
+    format: GRAPH_FORMAT,
+    name: 'rank',
+    nodes,
+    output: logits['ctr']!,
+    outDim: 1,
+    outputs: [
+      { name: 'ctr', node: logits['ctr']! },
+      { name: 'cvr', node: logits['cvr']! },
+      { name: 'ctcvr', node: 'ctcvr' },
+    ],
+  };
+}
+
+/** Names of every weight a graph reads from the weights file (its own `constants` excluded). */
 export function graphWeightNames(g: GraphDesc): string[] {
   const out = new Set<string>();
   for (const n of g.nodes) {
@@ -228,12 +418,14 @@ export function graphWeightNames(g: GraphDesc): string[] {
       if (n.bias !== undefined) out.add(n.bias);
     }
   }
+  for (const c of Object.keys(g.constants ?? {})) out.delete(c);
   return [...out];
 }
 
 /** The graph with its weight names mapped through `renamed` (names not in it are kept). */
 export function renameGraphWeights(g: GraphDesc, renamed: ReadonlyMap<string, string>): GraphDesc {
-  const to = (n: string) => renamed.get(n) ?? n;
+  const own = g.constants ?? {};
+  const to = (n: string) => (n in own ? n : (renamed.get(n) ?? n));
   const nodes = g.nodes.map((n): GraphNode => {
     if (n.op === 'embed') return { ...n, table: to(n.table) };
     if (n.op === 'linear')

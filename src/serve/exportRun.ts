@@ -165,9 +165,9 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
       );
     }
     const prun = loadRun(opts.prerankRun, ds.schema);
-    if (prun.student === null || prun.student.kind !== 'prerank-mlp') {
+    if (prun.student === null || (prun.student.kind !== 'prerank-mlp' && prun.student.kind !== 'fm')) {
       throw new Error(
-        `${opts.prerankRun}: its student is ${prun.student ? `'${prun.student.kind}'` : 'absent'}, expected a 'prerank-mlp' student`,
+        `${opts.prerankRun}: its student is ${prun.student ? `'${prun.student.kind}'` : 'absent'}, expected a 'prerank-mlp' or 'fm' student`,
       );
     }
     prerank = prun.student;
@@ -183,9 +183,9 @@ export async function exportRun(opts: ExportRunOptions): Promise<ExportManifest>
       );
     }
     const rrun = loadRun(opts.rankRun, ds.schema);
-    if (rrun.teacher === null || rrun.teacher.kind !== 'ranking-dnn') {
+    if (rrun.teacher === null || (rrun.teacher.kind !== 'ranking-dnn' && rrun.teacher.kind !== 'mmoe-esmm')) {
       throw new Error(
-        `${opts.rankRun}: its teacher is ${rrun.teacher ? `'${rrun.teacher.kind}'` : 'absent'}, expected a 'ranking-dnn' teacher`,
+        `${opts.rankRun}: its teacher is ${rrun.teacher ? `'${rrun.teacher.kind}'` : 'absent'}, expected a 'ranking-dnn' or 'mmoe-esmm' teacher`,
       );
     }
     ranker = rrun.teacher;

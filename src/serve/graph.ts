@@ -7,7 +7,9 @@
  * embedding lookups with sum/mean pooling, numerics, concatenation, dense layers with ReLU/tanh/
  * sigmoid, and for two-tower models the L2 normalisation and 1/τ scale of Yi et al., RecSys'19 §3.
  * The node set is exactly that, plus element-wise mul/add (the pre-ranker's user × item product
- * features, DCN-v2 cross layers) and a row-wise dot:
+ * features, DCN-v2 cross layers), a row-wise dot, a constant column (the decomposed FM's 1
+ * entries), and the two multi-task pieces of MMoE+ESMM (a softmax gate's mixture of experts, and
+ * the stable ESMM product logit):
  *
  *   embed    {field, table, pooling}     [B, dim]    table row per id, pooled over a bag
  *   numeric  {fields}                    [B, n]      already-normalised numeric columns
@@ -17,6 +19,15 @@
  *   scale    {input, factor}
  *   mul | add {a, b}                     same width
  *   dot      {a, b}                      [B, 1]
+ *   constant {values}                    [B, n]      every row = values
+ *   softmax  {input}                     same width  row-wise
+ *   mix      {gate, inputs}              [B, H]      Σ_e gate[:, e] · inputs[e]   (MMoE eq. 5)
+ *   ctcvr    {ctr, cvr}                  [B, 1]      logit(σ(ctr)·σ(cvr)), stable (src/models/mmoeEsmm.ts)
+ *
+ * Weights are read from the export's weights file, except a graph's `constants`: small values
+ * derived from the weights at export time (FM's |v_i|² per numeric field), stored in the graph.
+ * `outputs` names every head of a multi-task model (`ctr`, `cvr`, `ctcvr`); `output` is the one
+ * the cascade ranks by.
  *
  * Every node is shape-checked when the graph is compiled (not when a request arrives), so a corrupt
  * or mismatched export fails at load time, naming the node and the weight.
@@ -40,7 +51,17 @@ export type GraphNode =
   | { id: string; op: 'linear'; input: string; weight: string; bias?: string }
   | { id: string; op: 'relu' | 'tanh' | 'sigmoid' | 'l2norm'; input: string }
   | { id: string; op: 'scale'; input: string; factor: number }
-  | { id: string; op: 'mul' | 'add' | 'dot'; a: string; b: string };
+  | { id: string; op: 'mul' | 'add' | 'dot'; a: string; b: string }
+  | { id: string; op: 'constant'; values: number[] }
+  | { id: string; op: 'softmax'; input: string }
+  | { id: string; op: 'mix'; gate: string; inputs: string[] }
+  | { id: string; op: 'ctcvr'; ctr: string; cvr: string };
+
+/** A weight stored in the graph itself (row-major values). */
+export interface GraphConstant {
+  shape: number[];
+  values: number[];
+}
 
 export interface GraphDesc {
   format: typeof GRAPH_FORMAT;
@@ -50,6 +71,10 @@ export interface GraphDesc {
   /** Id of the node whose value is the output. */
   output: string;
   outDim: number;
+  /** Named heads of a multi-output model (absent: the one `output`). */
+  outputs?: { name: string; node: string }[];
+  /** Weights stored in the graph (derived at export time), looked up before the weights file. */
+  constants?: Record<string, GraphConstant>;
 }
 
 /** A weight as the interpreter needs it: row-major values and a shape ([rows, cols] or [n]). */
@@ -78,7 +103,21 @@ interface Step {
   constRow?: Float32Array;
 }
 
-const ACTIVATIONS = new Set(['relu', 'tanh', 'sigmoid', 'l2norm']);
+const ACTIVATIONS = new Set(['relu', 'tanh', 'sigmoid', 'l2norm', 'softmax']);
+
+/** log σ(x) = −softplus(−x), softplus(z) = max(z, 0) + log(1 + e^{−|z|}) (src/models/stableMath.ts). */
+function logSigmoid(x: number): number {
+  return -(Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x))));
+}
+
+/** logit(σ(a)·σ(b)) = log p − log(1 − p), 1 − p = σ(−a) + σ(a)σ(−b) (src/models/mmoeEsmm.ts header). */
+export function ctcvrLogit(a: number, b: number): number {
+  const logP = logSigmoid(a) + logSigmoid(b);
+  const x = logSigmoid(-a);
+  const y = logSigmoid(a) + logSigmoid(-b);
+  const log1mP = Math.max(x, y) + Math.log1p(Math.exp(-Math.abs(x - y)));
+  return logP - log1mP;
+}
 
 function fail(graph: string, node: GraphNode | string, msg: string): Error {
   const id = typeof node === 'string' ? node : `node '${node.id}' (${node.op})`;
@@ -96,6 +135,9 @@ export class CompiledGraph {
   readonly inputs: GraphInputs;
   private readonly steps: Step[];
   private readonly outIndex: number;
+  /** Named heads (`GraphDesc.outputs`) and their node indices. */
+  readonly outputNames: string[];
+  private readonly outputIndex: number[];
   private buffers: Float32Array[] = [];
   private capacity = 0;
   /** Rows of each node in the current run: B, or 1 for a node computed from constant fields only. */
@@ -114,7 +156,18 @@ export class CompiledGraph {
       if (i === undefined) throw fail(desc.name, node, `operand '${id}' is not an earlier node`);
       return i;
     };
+    const constants = desc.constants ?? {};
     const weight = (node: GraphNode, name: string): GraphWeight => {
+      const c = constants[name];
+      if (c !== undefined) {
+        if (c.values.length !== c.shape.reduce((a, b) => a * b, 1))
+          throw fail(
+            desc.name,
+            node,
+            `constant '${name}' has ${c.values.length} values for shape [${c.shape.join(', ')}]`,
+          );
+        return { data: Float32Array.from(c.values), shape: c.shape };
+      }
       const w = weights(name);
       if (w === undefined) throw fail(desc.name, node, `weight '${name}' is missing from the weights file`);
       return w;
@@ -185,6 +238,29 @@ export class CompiledGraph {
           step = { node, width: node.op === 'dot' ? 1 : steps[a]!.width, args: [a, b] };
           break;
         }
+        case 'constant':
+          if (node.values.length === 0 || !node.values.every(Number.isFinite))
+            throw fail(desc.name, node, 'needs at least one finite value');
+          step = { node, width: node.values.length, args: [] };
+          break;
+        case 'mix': {
+          const g = ref(node, node.gate);
+          const args = node.inputs.map((id) => ref(node, id));
+          if (args.length === 0 || steps[g]!.width !== args.length)
+            throw fail(desc.name, node, `gate width ${steps[g]!.width} differs from ${args.length} inputs`);
+          const w = steps[args[0]!]!.width;
+          if (args.some((a) => steps[a]!.width !== w)) throw fail(desc.name, node, 'input widths differ');
+          step = { node, width: w, args: [g, ...args] };
+          break;
+        }
+        case 'ctcvr': {
+          const a = ref(node, node.ctr);
+          const b = ref(node, node.cvr);
+          if (steps[a]!.width !== 1 || steps[b]!.width !== 1)
+            throw fail(desc.name, node, 'ctr and cvr must be [B, 1] logits');
+          step = { node, width: 1, args: [a, b] };
+          break;
+        }
         default: {
           const n = node as { op: string; input?: string; id: string };
           if (!ACTIVATIONS.has(n.op)) throw fail(desc.name, n.id, `unknown op '${n.op}'`);
@@ -204,6 +280,12 @@ export class CompiledGraph {
         `width ${steps[out]!.width} differs from the declared outDim ${desc.outDim}`,
       );
     }
+    this.outputNames = (desc.outputs ?? []).map((o) => o.name);
+    this.outputIndex = (desc.outputs ?? []).map((o) => {
+      const i = index.get(o.node);
+      if (i === undefined) throw fail(desc.name, 'outputs', `'${o.node}' (${o.name}) is not a node`);
+      return i;
+    });
     this.steps = steps;
     this.rowsOf = new Int32Array(steps.length);
     this.outIndex = out;
@@ -230,6 +312,29 @@ export class CompiledGraph {
    * engine's to the bit.
    */
   run(batch: Batch, constantFields?: ReadonlySet<string>): Float32Array {
+    this.evaluate(batch, constantFields);
+    return this.rowsAt(this.outIndex, batch.size);
+  }
+
+  /** Every named head (`GraphDesc.outputs`) on the batch, `[B, width]` each. */
+  runOutputs(batch: Batch, constantFields?: ReadonlySet<string>): Record<string, Float32Array> {
+    this.evaluate(batch, constantFields);
+    return Object.fromEntries(
+      this.outputNames.map((n, i) => [n, this.rowsAt(this.outputIndex[i]!, batch.size)]),
+    );
+  }
+
+  /** A fresh `[B, width]` copy of a node's value (a constant-only node: its one row, repeated). */
+  private rowsAt(si: number, B: number): Float32Array {
+    const width = this.steps[si]!.width;
+    const res = this.buffers[si]!;
+    if (this.rowsOf[si] === B) return res.slice(0, B * width);
+    const tiled = new Float32Array(B * width);
+    for (let r = 0; r < B; r++) tiled.set(res.subarray(0, width), r * width);
+    return tiled;
+  }
+
+  private evaluate(batch: Batch, constantFields?: ReadonlySet<string>): void {
     const B = batch.size;
     this.ensure(B);
     const k = getKernels();
@@ -394,13 +499,49 @@ export class CompiledGraph {
           }
           break;
         }
+        case 'constant':
+          for (let r = 0; r < R; r++) out.set(node.values, r * s.width);
+          break;
+        case 'softmax': {
+          // The engine's softmax: subtract the row max, exponentiate, multiply by 1/Σ.
+          const a = arg(0);
+          const w = s.width;
+          for (let r = 0; r < R; r++) {
+            let m = Number.NEGATIVE_INFINITY;
+            for (let c = 0; c < w; c++) m = Math.max(m, a[r * w + c]!);
+            let sum = 0;
+            for (let c = 0; c < w; c++) sum += out[r * w + c] = Math.exp(a[r * w + c]! - m);
+            const inv = 1 / sum;
+            for (let c = 0; c < w; c++) out[r * w + c]! *= inv;
+          }
+          break;
+        }
+        case 'mix': {
+          // MMoE eq. 5, expert by expert in the model's order: Σ_e expert_e ⊙ gate[:, e].
+          const gate = arg(0);
+          const E = s.args.length - 1;
+          const w = s.width;
+          const sg = step(0) * E;
+          out.fill(0);
+          for (let e = 0; e < E; e++) {
+            const x = arg(e + 1);
+            const sx = step(e + 1) * w;
+            for (let r = 0; r < R; r++) {
+              const ge = gate[r * sg + e]!;
+              for (let c = 0; c < w; c++) out[r * w + c]! += x[r * sx + c]! * ge;
+            }
+          }
+          break;
+        }
+        case 'ctcvr': {
+          const a = arg(0);
+          const b = arg(1);
+          const sa = step(0);
+          const sb = step(1);
+          for (let r = 0; r < R; r++) out[r] = ctcvrLogit(a[r * sa]!, b[r * sb]!);
+          break;
+        }
       }
     }
-    const res = this.buffers[this.outIndex]!;
-    if (rowsOf[this.outIndex] === B) return res.slice(0, B * this.outDim);
-    // A graph of constant fields only: the one row, repeated.
-    const tiled = new Float32Array(B * this.outDim);
-    for (let r = 0; r < B; r++) tiled.set(res.subarray(0, this.outDim), r * this.outDim);
-    return tiled;
   }
 }

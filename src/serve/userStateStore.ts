@@ -25,14 +25,13 @@
 import type { Batch, Columns } from '../data/batch.js';
 import type { Schema } from '../data/schema.js';
 import {
-  computeUserState,
   isUserStateSource,
-  normalizeUserState,
   type UserStateCatalog,
   type UserStateColumns,
   type UserStateLayout,
   userStateCatalog,
   userStateLayout,
+  userStateOfHistory,
 } from '../data/userState.js';
 
 /** One interaction as the service receives it. */
@@ -134,7 +133,6 @@ export class MemoryUserStateStore implements UserStateStore {
 export class OnlineUserState {
   readonly layout: UserStateLayout;
   private readonly catalog: UserStateCatalog;
-  private readonly labels: string[];
 
   constructor(
     private readonly schema: Schema,
@@ -146,7 +144,6 @@ export class OnlineUserState {
     if (layout === null) throw new Error(`${where}: the schema declares no user-state fields`);
     this.layout = layout;
     this.catalog = userStateCatalog(layout, items, where);
-    this.labels = [...new Set(layout.rates.map((r) => r.label))];
   }
 
   /** For an export whose request fields include user-state fields; null otherwise. */
@@ -163,26 +160,12 @@ export class OnlineUserState {
 
   /** Normalised user-state columns (one row) of a history as of time `t` (unix seconds). */
   features(history: readonly UserEvent[], t: number): UserStateColumns {
-    if (!Number.isFinite(t))
-      throw new Error(`user state: request time must be finite unix seconds, got ${t}`);
-    const n = history.length;
-    const ts = new Float64Array(n);
-    const itemRow = new Int32Array(n);
-    const labels: Record<string, Float32Array> = {};
-    for (const l of this.labels) labels[l] = new Float32Array(n);
-    history.forEach((e, i) => {
-      ts[i] = Math.floor(e.ts);
-      itemRow[i] = this.itemRow.get(e.itemId) ?? -1;
-      for (const l of this.labels) labels[l]![i] = e.labels?.[l] ?? 0;
-    });
-    const cols = computeUserState(
-      this.layout,
-      this.catalog,
-      { user: new Int32Array(n), ts, itemRow, labels },
-      Int32Array.of(0),
-      Float64Array.of(Math.floor(t)),
-    );
-    return normalizeUserState(cols, this.schema);
+    const rows = history.map((e) => ({
+      itemRow: this.itemRow.get(e.itemId) ?? -1,
+      ts: e.ts,
+      ...(e.labels !== undefined ? { labels: e.labels } : {}),
+    }));
+    return userStateOfHistory(this.layout, this.catalog, rows, t, this.schema);
   }
 
   /** Writes the columns into a one-row request batch (replacing whatever the encoder put there). */

@@ -4,36 +4,21 @@
  * charts whose SVG marks have real size. Skips with a message where /usr/bin/chromium is absent.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { writeReport } from '../../src/eval/report/report.js';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { SYNTHETIC_MODEL_NAMES, syntheticResults } from './syntheticResults.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the report browser test`;
+const skip = chromiumSkip;
 
 test('report.html renders in headless Chromium: table rows and chart marks', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kdrec-report-browser-'));
   const { html } = await writeReport(dir, syntheticResults());
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     // Any request other than the file itself would mean the report is not self-contained.

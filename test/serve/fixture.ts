@@ -75,10 +75,16 @@ export function tinyCatalogue(seed: number): Columns {
 
 export interface TinyExportOptions {
   scoreFn: 'dot' | 'cosine';
+  /** Recall model type (default two-tower; an fm recall model is always dot). */
+  recall?: 'two-tower' | 'fm';
+  /** Pre-ranker type (default prerank-mlp). */
+  prerank?: 'prerank-mlp' | 'fm';
   seed?: number;
   dir?: string;
   /** Export a ranking-dnn ranker too, with these options (structure, cross rank...). */
   ranker?: {
+    /** Default ranking-dnn; mmoe-esmm reads the same groups. */
+    type?: 'ranking-dnn' | 'mmoe-esmm';
     structure?: 'parallel' | 'stacked';
     crossRank?: number;
     crossLayers?: number;
@@ -92,37 +98,52 @@ export function tinyExport(opts: TinyExportOptions): TinyExport {
   const registry = new TableRegistry({ initStd: 0.3 });
   const rng = new Rng(seed);
   const recall = createModel(
-    {
-      type: 'two-tower',
-      name: 'student',
-      embeddingDim: 8,
-      userHidden: [16, 8],
-      itemHidden: [12, 8],
-      scoreFn: opts.scoreFn,
-      label: 'click',
-    },
+    opts.recall === 'fm'
+      ? { type: 'fm', name: 'student', embeddingDim: 8, label: 'click' }
+      : {
+          type: 'two-tower',
+          name: 'student',
+          embeddingDim: 8,
+          userHidden: [16, 8],
+          itemHidden: [12, 8],
+          scoreFn: opts.scoreFn,
+          label: 'click',
+        },
     schema,
     registry,
     rng.fork('recall'),
   ) as TwoTowerModel;
   const prerank = createModel(
-    { type: 'prerank-mlp', name: 'pre', embeddingDim: 8, crossDim: 4, hidden: [16, 8], label: 'click' },
+    opts.prerank === 'fm'
+      ? { type: 'fm', name: 'pre', embeddingDim: 8, label: 'click' }
+      : { type: 'prerank-mlp', name: 'pre', embeddingDim: 8, crossDim: 4, hidden: [16, 8], label: 'click' },
     schema,
     registry.namespace('pre'),
     rng.fork('prerank'),
   );
   const ranker = opts.ranker
     ? createModel(
-        {
-          type: 'ranking-dnn',
-          name: 'teacher',
-          embeddingDim: 4,
-          crossLayers: opts.ranker.crossLayers ?? 2,
-          crossRank: opts.ranker.crossRank ?? 0,
-          structure: opts.ranker.structure ?? 'parallel',
-          hidden: opts.ranker.hidden ?? [16, 8],
-          label: 'click',
-        },
+        opts.ranker.type === 'mmoe-esmm'
+          ? {
+              type: 'mmoe-esmm',
+              name: 'teacher',
+              embeddingDim: 4,
+              experts: 3,
+              expertHidden: [16, 8],
+              towerHidden: [6],
+              ctrLabel: 'click',
+              ctcvrLabel: 'conversion',
+            }
+          : {
+              type: 'ranking-dnn',
+              name: 'teacher',
+              embeddingDim: 4,
+              crossLayers: opts.ranker.crossLayers ?? 2,
+              crossRank: opts.ranker.crossRank ?? 0,
+              structure: opts.ranker.structure ?? 'parallel',
+              hidden: opts.ranker.hidden ?? [16, 8],
+              label: 'click',
+            },
         schema,
         registry.namespace('teacher'),
         rng.fork('ranker'),

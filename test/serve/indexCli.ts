@@ -1,4 +1,4 @@
-/** `kdrec index …` driven in-process through commander, for the serving tests. */
+/** `kdrec index …` driven in-process through commander, for the serving tests; stdout capture. */
 import { Command } from 'commander';
 import * as indexCmd from '../../src/cli/commands/indexCmd.js';
 
@@ -12,7 +12,12 @@ export function indexProgram(): Command {
 }
 
 /** Runs `kdrec ARGS` and returns what the command wrote to stdout. */
-export async function runIndexCli(args: string[]): Promise<string> {
+export function runIndexCli(args: string[]): Promise<string> {
+  return captureStdout(() => indexProgram().parseAsync(['node', 'kdrec', ...args]));
+}
+
+/** Runs `fn` and returns the strings it wrote to stdout. */
+export async function captureStdout(fn: () => Promise<unknown>): Promise<string> {
   const write = process.stdout.write.bind(process.stdout);
   let out = '';
   // The commands write strings; the test runner's own events (binary, to the parent process) pass through.
@@ -22,7 +27,7 @@ export async function runIndexCli(args: string[]): Promise<string> {
     return true;
   }) as typeof process.stdout.write;
   try {
-    await indexProgram().parseAsync(['node', 'kdrec', ...args]);
+    await fn();
   } finally {
     process.stdout.write = write;
   }
