@@ -78,6 +78,10 @@ async function exampleTop10(d: string, m: OnnxManifest, user: string): Promise<[
     for (let c = 0; c < D; c++) s += vec[r * D + c]! * u[c]!;
     scores[r] = s;
   }
+  if (m.files.itemLive) {
+    const live = readNpy(join(d, m.files.itemLive)).data as BigInt64Array;
+    for (let r = 0; r < N; r++) if (live[r] === 0n) scores[r] = Number.NEGATIVE_INFINITY;
+  }
   const order = Array.from({ length: N }, (_, r) => r).sort((a, b) => scores[b]! - scores[a]! || a - b);
   return order.slice(0, 10).map((r) => [items[r]!, scores[r]!]);
 }

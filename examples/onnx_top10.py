@@ -13,5 +13,7 @@ feeds = {i["name"]: np.load(f"{d}/{m['files']['userInputs']}/{i['name']}.npy")[r
 sess = ort.InferenceSession(f"{d}/{tower['file']}", providers=["CPUExecutionProvider"])
 u = sess.run([tower["outputs"][0]["name"]], feeds)[0][0]  # [D] user vector
 scores = V @ u  # dot product = the model's recall score
+if m["files"]["itemLive"]:  # items removed since the export keep their row: skip them
+    scores[np.load(f"{d}/{m['files']['itemLive']}") == 0] = -np.inf
 top = np.argsort(-scores, kind="stable")[:10]
 print(json.dumps([[items[i], float(scores[i])] for i in top]))

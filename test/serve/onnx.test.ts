@@ -13,6 +13,7 @@ import type { Batch } from '../../src/data/batch.js';
 import { Graph } from '../../src/engine/graph.js';
 import { Rng } from '../../src/engine/rng.js';
 import type { ExportedTower } from '../../src/models/types.js';
+import { updateCatalogue } from '../../src/serve/annIndex.js';
 import { loadExport } from '../../src/serve/bundle.js';
 import { EXPORT_FORMAT_VERSION } from '../../src/serve/export.js';
 import { preRankGraph, rankGraph, towerGraph } from '../../src/serve/exportGraphs.js';
@@ -253,6 +254,20 @@ for (const ranker of [
     });
   });
 }
+
+test('items removed after the export are marked in item_live.npy', () => {
+  const ex = tinyExport({ scoreFn: 'dot', seed: 12 });
+  updateCatalogue(ex.dir, { remove: ['i007'] });
+  const m = writeOnnxExport(ex.dir);
+  assert.equal(m.files.itemLive, 'item_live.npy');
+  const raw = readFileSync(join(ex.dir, 'onnx', 'item_live.npy'));
+  const live = new BigInt64Array(new Uint8Array(raw.subarray(raw.length - 8 * ex.items.size)).buffer);
+  assert.deepEqual(
+    [...live].flatMap((v, r) => (v === 0n ? [r] : [])),
+    [6],
+  );
+  assert.equal(writeOnnxExport(tinyExport({ scoreFn: 'dot', seed: 12 }).dir).files.itemLive, null);
+});
 
 test('int64Ids: int32 rows, padding −1 and extremes, as int64', () => {
   const ids = Int32Array.of(0, 1, -1, 7, 2147483647, -2147483648, 123456);

@@ -12,6 +12,7 @@
  *   OUT/prerank.onnx            pre-ranker        → logit [batch, 1]   (if the export has one)
  *   OUT/rank.onnx               ranking teacher   → logit [batch, 1]   (if the export has one)
  *   OUT/item_vectors.npy        float32 [N, D], row r = catalogue row r (item_ids.json)
+ *   OUT/item_live.npy           int64 [N], 0 = removed by `kdrec index remove` (only if any was)
  *   OUT/item_ids.json           raw item id of each catalogue row
  *   OUT/user_inputs/<f>.npy     per user-tower input, the stored (already encoded) value of each
  *                               known user, row u = user_ids.json[u] (a field the user table lacks:
@@ -34,7 +35,7 @@ import { Schema } from '../../data/schema.js';
 import { isUserStateSource } from '../../data/userState.js';
 import { kdrecVersion } from '../../engine/checkpoint.js';
 import { readSafetensors } from '../../engine/safetensors.js';
-import { readJson, readManifest, runLoaderSync } from '../bundle.js';
+import { itemVectorsLoader, readJson, readManifest, runLoaderSync } from '../bundle.js';
 import { EXPORT_FORMAT_VERSION, type ExportManifest, writeJson } from '../export.js';
 import type { GraphDesc, GraphWeight } from '../graph.js';
 import { graphToOnnx, int64Ids, ONNX_OPSET, type OnnxIo } from './onnxModel.js';
@@ -81,7 +82,14 @@ export interface OnnxManifest {
   /** Per input field: group and encoding of a raw value (see `encodingNotes`). */
   fields: Record<string, { group: string; encode: FieldEncoding; userState?: string }>;
   encodingNotes: string[];
-  files: { itemVectors: string; itemIds: string; userInputs: string | null; userIds: string | null };
+  files: {
+    itemVectors: string;
+    /** int64 [N], 0 for an item removed after the export (serve skips it); null: every item live. */
+    itemLive: string | null;
+    itemIds: string;
+    userInputs: string | null;
+    userIds: string | null;
+  };
 }
 
 const ENCODING_NOTES = [
@@ -194,8 +202,11 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
     }
   }
 
-  const vt = readSafetensors(join(exportDir, m.files.itemVectors)).tensors['vectors']!;
-  writeFileSync(join(out, 'item_vectors.npy'), npy(vt.data as Float32Array, [...vt.shape]));
+  const { vectors, live } = runLoaderSync(itemVectorsLoader(exportDir, m));
+  writeFileSync(join(out, 'item_vectors.npy'), npy(vectors, [m.itemCount, m.dim]));
+  // Items removed by `kdrec index remove` keep their row; a caller must skip rows whose live is 0.
+  if (live !== null)
+    writeFileSync(join(out, 'item_live.npy'), npy(BigInt64Array.from(live, BigInt), [m.itemCount]));
   const itemIds = runLoaderSync(readJson<string[]>(join(exportDir, m.files.itemIds)));
   writeJson(join(out, 'item_ids.json'), itemIds);
   let userInputs: string | null = null;
@@ -239,6 +250,7 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
     encodingNotes: ENCODING_NOTES,
     files: {
       itemVectors: 'item_vectors.npy',
+      itemLive: live !== null ? 'item_live.npy' : null,
       itemIds: 'item_ids.json',
       userInputs,
       userIds: userInputs ? 'user_ids.json' : null,
