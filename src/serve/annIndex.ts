@@ -728,16 +728,24 @@ export class HnswIndex implements VectorIndex {
       live = Uint8Array.from(l);
     }
     yield* pause();
-    return new HnswIndex(meta.dim, vectors, manifest.scoreFn, {
-      ...opts,
-      metric: meta.metric,
-      connectivity: meta.connectivity,
-      phis: meta.ranges?.map((r) => r.phi) ?? [meta.phi],
-      expansionAdd: meta.expansionAdd,
-      loadFrom: meta.ranges?.map((r) => join(dir, r.graph)) ?? join(dir, meta.graph ?? INDEX_FILE),
-      view: opts.mode === 'view',
-      live,
-    });
+    const graphs = meta.ranges?.map((r) => join(dir, r.graph)) ?? [join(dir, meta.graph ?? INDEX_FILE)];
+    try {
+      return new HnswIndex(meta.dim, vectors, manifest.scoreFn, {
+        ...opts,
+        metric: meta.metric,
+        connectivity: meta.connectivity,
+        phis: meta.ranges?.map((r) => r.phi) ?? [meta.phi],
+        expansionAdd: meta.expansionAdd,
+        loadFrom: meta.ranges !== undefined ? graphs : graphs[0]!,
+        view: opts.mode === 'view',
+        live,
+      });
+    } catch (err) {
+      // usearch's own messages ("No such file or directory", "File is corrupted...") name no file.
+      throw Object.assign(new Error(`${graphs.join(', ')}: ${(err as Error).message}`), {
+        code: (err as NodeJS.ErrnoException).code,
+      });
+    }
   }
 }
 
