@@ -8,11 +8,11 @@
  *   npx tsx bench/evalMetrics.ts [--runs 5]
  */
 import { Rng } from '../src/engine/rng.js';
+import { TopKSelector } from '../src/engine/topK.js';
 import { auc } from '../src/eval/metrics/auc.js';
 import { kendallTau } from '../src/eval/metrics/consistency.js';
 import { gauc } from '../src/eval/metrics/gauc.js';
 import { retrievalMetrics, userItemListsFromPairs } from '../src/eval/metrics/retrieval.js';
-import { TopKSelector } from '../src/eval/metrics/topk.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg >= 0 ? Number(process.argv[runsArg + 1]) : 5;

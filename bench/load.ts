@@ -25,7 +25,7 @@
  *
  *   npx tsx bench/load.ts [--items 100000] [--dim 64] [--index hnsw|exact] [--duration 15]
  *                         [--connections 8] [--rate R] [--workers 1] [--warmup 3] [--reload]
- *                         [--keep DIR (reuse its export)]
+ *                         [--keep DIR (reuse its export)] [--serve-args '--rate-limit off ...']
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -63,6 +63,8 @@ const { values } = parseArgs({
     k: { type: 'string', default: '10' },
     reload: { type: 'boolean', default: false },
     keep: { type: 'string' },
+    /** Extra `kdrec serve` options, space-separated (e.g. rate limits on or off). */
+    'serve-args': { type: 'string', default: '' },
   },
 });
 
@@ -330,6 +332,7 @@ async function main(): Promise<void> {
       values.m!,
       '--k',
       values.k!,
+      ...values['serve-args']!.split(' ').filter((a) => a !== ''),
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );

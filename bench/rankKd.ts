@@ -26,9 +26,9 @@ import { Rng } from '../src/engine/rng.js';
 import { buildEvalSet, evaluateModel } from '../src/eval/evaluate.js';
 import { auc } from '../src/eval/metrics/auc.js';
 import type { Model } from '../src/models/types.js';
-import { type ExperimentConfig, parseConfig } from '../src/train/config.js';
+import { type ExperimentConfig, parseConfig } from '../src/run/config.js';
+import { buildModels } from '../src/run/models.js';
 import { type SampleKind, samplesOf } from '../src/train/data.js';
-import { buildModels } from '../src/train/models.js';
 import { scoreTeacher, TEACHER_COLUMN_PREFIX } from '../src/train/teacherScores.js';
 import { train } from '../src/train/trainer.js';
 

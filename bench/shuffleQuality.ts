@@ -20,7 +20,7 @@ import { prepareDataset } from '../src/data/loaders/index.js';
 import { simulate } from '../src/data/simulator.js';
 import { auc } from '../src/eval/metrics/auc.js';
 import { evaluateRunStreamed } from '../src/eval/streamEval.js';
-import { parseConfig } from '../src/train/config.js';
+import { parseConfig } from '../src/run/config.js';
 import { runFromConfig } from '../src/train/run.js';
 
 const { values } = parseArgs({

@@ -12,7 +12,7 @@
 import { Graph } from '../../src/engine/graph.js';
 import { getKernels } from '../../src/engine/kernels/index.js';
 import { Rng } from '../../src/engine/rng.js';
-import { TopKSelector } from '../../src/eval/metrics/topk.js';
+import { TopKSelector } from '../../src/engine/topK.js';
 import { DSSM_REF, DssmRef, randomDssmBatches, USER_FIELDS } from '../../src/models/dssmRef.js';
 
 function option(name: string, fallback: string): string {

@@ -2,7 +2,7 @@
  * Retrieval indexes over the item-tower vectors: an HNSW graph (usearch; Malkov & Yashunin,
  * "Efficient and robust approximate nearest neighbor search using Hierarchical Navigable Small World
  * graphs", TPAMI 2020) and an exact brute-force index with partial top-K selection (the shared
- * TopKSelector of src/eval/metrics/topk.ts, no full sort).
+ * TopKSelector of src/engine/topK.ts, no full sort).
  *
  * Metric follows the model's training score, never the other way round: 'dot' ⇒ inner product,
  * 'cosine' ⇒ cosine (the exported item vectors are already unit-norm, so 'ip' ranks identically).
@@ -55,8 +55,8 @@ import type { Columns } from '../data/batch.js';
 import { normalizeInPlace } from '../data/schema.js';
 import { getKernels } from '../engine/kernels/index.js';
 import { writeSafetensors } from '../engine/safetensors.js';
+import { TopKSelector } from '../engine/topK.js';
 import type { Vocab } from '../engine/vocab.js';
-import { TopKSelector } from '../eval/metrics/topk.js';
 import {
   hashedId,
   type Loader,
@@ -728,16 +728,24 @@ export class HnswIndex implements VectorIndex {
       live = Uint8Array.from(l);
     }
     yield* pause();
-    return new HnswIndex(meta.dim, vectors, manifest.scoreFn, {
-      ...opts,
-      metric: meta.metric,
-      connectivity: meta.connectivity,
-      phis: meta.ranges?.map((r) => r.phi) ?? [meta.phi],
-      expansionAdd: meta.expansionAdd,
-      loadFrom: meta.ranges?.map((r) => join(dir, r.graph)) ?? join(dir, meta.graph ?? INDEX_FILE),
-      view: opts.mode === 'view',
-      live,
-    });
+    const graphs = meta.ranges?.map((r) => join(dir, r.graph)) ?? [join(dir, meta.graph ?? INDEX_FILE)];
+    try {
+      return new HnswIndex(meta.dim, vectors, manifest.scoreFn, {
+        ...opts,
+        metric: meta.metric,
+        connectivity: meta.connectivity,
+        phis: meta.ranges?.map((r) => r.phi) ?? [meta.phi],
+        expansionAdd: meta.expansionAdd,
+        loadFrom: meta.ranges !== undefined ? graphs : graphs[0]!,
+        view: opts.mode === 'view',
+        live,
+      });
+    } catch (err) {
+      // usearch's own messages ("No such file or directory", "File is corrupted...") name no file.
+      throw Object.assign(new Error(`${graphs.join(', ')}: ${(err as Error).message}`), {
+        code: (err as NodeJS.ErrnoException).code,
+      });
+    }
   }
 }
 

@@ -16,8 +16,8 @@
  * slices of a few milliseconds (issue 7: a synchronous reload of a 1M-item export stalled every
  * request for 2–7 s).
  */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Batch, Columns } from '../data/batch.js';
@@ -70,8 +70,12 @@ const manifestSchema = z.object({
   }),
 });
 
-/** One step of a loader: a file to read, or a point where the asynchronous driver yields. */
-export type LoadStep = { op: 'text'; path: string } | { op: 'tensors'; path: string } | { op: 'pause' };
+/** One step of a loader: a file (or the end of one) to read, or a point where the asynchronous driver yields. */
+export type LoadStep =
+  | { op: 'text'; path: string }
+  | { op: 'tensors'; path: string }
+  | { op: 'tail'; path: string; bytes: number }
+  | { op: 'pause' };
 /** A loading procedure written once for both drivers (`runLoaderSync`, `runLoaderAsync`). */
 export type Loader<T> = Generator<LoadStep, T, unknown>;
 
@@ -80,6 +84,14 @@ export function* readText(path: string): Loader<string> {
 }
 export function* readTensors(path: string): Loader<SafetensorsFile> {
   return (yield { op: 'tensors', path }) as SafetensorsFile;
+}
+/** The last `bytes` bytes of a file (fewer when it is shorter) and its size, without reading the rest. */
+export function* readTail(path: string, bytes: number): Loader<FileTail> {
+  return (yield { op: 'tail', path, bytes }) as FileTail;
+}
+export interface FileTail {
+  size: number;
+  tail: Buffer;
 }
 export function* readJson<T>(path: string): Loader<T> {
   const text = yield* readText(path);
@@ -97,6 +109,30 @@ export function* pause(): Loader<void> {
 /** Rows handled between two pauses by catalogue-sized loops (a few ms of work each). */
 export const PAUSE_EVERY = 20_000;
 
+function tailSync(path: string, bytes: number): FileTail {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(bytes, size));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    return { size, tail };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function tailAsync(path: string, bytes: number): Promise<FileTail> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const tail = Buffer.alloc(Math.min(bytes, size));
+    await fh.read(tail, 0, tail.length, size - tail.length);
+    return { size, tail };
+  } finally {
+    await fh.close();
+  }
+}
+
 export function runLoaderSync<T>(loader: Loader<T>): T {
   let r = loader.next();
   while (!r.done) {
@@ -108,7 +144,9 @@ export function runLoaderSync<T>(loader: Loader<T>): T {
           ? readFileSync(s.path, 'utf8')
           : s.op === 'tensors'
             ? readSafetensors(s.path)
-            : undefined;
+            : s.op === 'tail'
+              ? tailSync(s.path, s.bytes)
+              : undefined;
     } catch (err) {
       r = loader.throw(err);
       continue;
@@ -129,7 +167,9 @@ export async function runLoaderAsync<T>(loader: Loader<T>): Promise<T> {
           ? await readFile(s.path, 'utf8')
           : s.op === 'tensors'
             ? await readSafetensorsAsync(s.path)
-            : await new Promise<void>((res) => setImmediate(res));
+            : s.op === 'tail'
+              ? await tailAsync(s.path, s.bytes)
+              : await new Promise<void>((res) => setImmediate(res));
     } catch (err) {
       r = loader.throw(err);
       continue;
@@ -167,6 +207,55 @@ export function* manifestLoader(dir: string): Loader<ExportManifest> {
     );
   }
   return raw as ExportManifest;
+}
+
+/** A load error that a revision change of the export may explain (./servingState.ts retries those). */
+export function missingFileError(message: string): Error {
+  return Object.assign(new Error(message), { code: 'ENOENT' });
+}
+
+/**
+ * A partial export (a copy cut short, a file deleted) is refused before anything is loaded, naming
+ * the file: every file the manifest names must exist, and a JSON file must end with its closing
+ * bracket. The tail check is what catches a truncated file serving never parses (the vocabularies
+ * of item fields: item features are exported encoded, but `kdrec index add` reads them); the files
+ * serving parses are checked in full by their own loaders, which name the file on any error.
+ */
+export function* exportFilesLoader(dir: string, m: ExportManifest): Loader<void> {
+  const f = m.files;
+  const named = [
+    f.weights,
+    f.userTower,
+    f.itemTower,
+    f.prerank,
+    f.rank,
+    f.rankKeys,
+    f.itemVectors,
+    f.itemFeatures,
+    f.itemIds,
+    f.userFeatures,
+    f.userIds,
+    f.index,
+    ...Object.values(f.vocabs),
+  ].filter((x): x is string => typeof x === 'string');
+  for (const file of named) {
+    const path = join(dir, file);
+    let t: FileTail;
+    try {
+      t = yield* readTail(path, 64);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw missingFileError(`${dir}: partial export: ${file} is missing (manifest.json lists it)`);
+      throw err;
+    }
+    if (file.endsWith('.json')) {
+      const last = t.tail.toString('latin1').trimEnd().at(-1);
+      if (last !== '}' && last !== ']')
+        throw new Error(
+          `${path}: truncated or corrupt JSON (${t.size} bytes, ending in ${last === undefined ? 'nothing' : `'${last}'`}, not a closing bracket)`,
+        );
+    }
+  }
 }
 
 /** Reads and checks `DIR/manifest.json` (format and version) without loading anything else. */
@@ -572,6 +661,7 @@ export class ServingBundle {
 /** Loads an export directory (see the file header for the two drivers). */
 export function* bundleLoader(dir: string): Loader<ServingBundle> {
   const m = yield* manifestLoader(dir);
+  yield* exportFilesLoader(dir, m);
   const schema = Schema.fromJSON(m.schema);
   const wf = yield* readTensors(join(dir, m.files.weights));
   const lookup = (name: string): GraphWeight | undefined => {

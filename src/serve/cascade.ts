@@ -9,7 +9,7 @@
  * Stages are plain functions over catalogue rows, so the same code runs the HTTP service (exported
  * graphs) and the offline evaluation (in-memory models, ground-truth simulator).
  */
-import { TopKSelector } from '../eval/metrics/topk.js';
+import { TopKSelector } from '../engine/topK.js';
 
 export interface CascadeStages {
   /** The N best catalogue rows for the user with their recall scores, best first. */

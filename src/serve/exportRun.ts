@@ -1,5 +1,5 @@
 /**
- * Export from run directories: rebuilds the runs' models with their dataset (src/train/run.ts
+ * Export from run directories: rebuilds the runs' models with their dataset (src/run/loadRun.ts
  * `loadRun`) and writes the serving directory (./export.ts). The recall model is the run's
  * two-tower student (or a two-tower teacher); the pre-ranker, when asked for, is the prerank-mlp
  * student of another run on the SAME dataset (the checkpoint loader refuses any shape mismatch).
@@ -17,10 +17,10 @@ import type { Schema } from '../data/schema.js';
 import type { ShardSpec } from '../data/stream.js';
 import type { Vocab } from '../engine/vocab.js';
 import { isTwoTower, type Model, type TwoTowerModel } from '../models/types.js';
-import { parseConfig } from '../train/config.js';
-import { loadConfigDataset } from '../train/data.js';
-import { loadRun } from '../train/run.js';
-import { readRunConfig } from '../train/runDir.js';
+import { parseConfig } from '../run/config.js';
+import { loadConfigDataset } from '../run/dataset.js';
+import { loadRun } from '../run/loadRun.js';
+import { readRunConfig } from '../run/runDir.js';
 import {
   type ExportManifest,
   exportModels,

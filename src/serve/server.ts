@@ -11,10 +11,23 @@
  *
  * Paths: every export directory is resolved against the configured export root and, after
  * following symlinks, must lie inside it; anything else is refused with 403 before a file is read.
+ *
+ * Writes (`/admin/*`, POST /events) need the admin token when one is configured, and every route
+ * is rate-limited per client (./auth.ts): the limit runs first (onRequest), then the token check
+ * (preParsing), so neither an unauthenticated nor a throttled request has its body parsed.
  */
 import { existsSync, realpathSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { isAbsolute, relative, resolve } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import {
+  bearerChecker,
+  DEFAULT_ADMIN_RATE_LIMIT,
+  DEFAULT_RATE_LIMIT,
+  isWriteRequest,
+  type RateLimit,
+} from './auth.js';
 import type { EncodedUser } from './bundle.js';
 import { checkSizes, runCascade } from './cascade.js';
 import { MetricsRegistry } from './promMetrics.js';
@@ -62,8 +75,16 @@ export interface ServerOptions {
   index?: IndexChoice;
   /** HNSW ef at query time (default 256; usearch searches with max(ef, N)). */
   ef?: number;
-  /** Largest accepted request body in bytes (default 64 KiB). */
+  /** Largest accepted request body in bytes (default 64 KiB); a larger one gets 413. */
   bodyLimit?: number;
+  /** Bearer token `/admin/*` and POST /events require (./auth.ts); null/absent: writes are open. */
+  adminToken?: string | null;
+  /** Per-client limit of every route but `/admin/*` (default DEFAULT_RATE_LIMIT); null: none. */
+  rateLimit?: RateLimit | null;
+  /** Per-client limit of `/admin/*` (default DEFAULT_ADMIN_RATE_LIMIT); null: none. */
+  adminRateLimit?: RateLimit | null;
+  /** Fastify `trustProxy`: the proxies whose X-Forwarded-For names the client (addresses/CIDRs). */
+  trustProxy?: string;
   /** Cascade sizes (defaults N=500, M=100, K=10). */
   n?: number;
   m?: number;
@@ -198,7 +219,36 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     // Fastify's defaults strip unknown properties and coerce "10" to 10; a request API should say
     // what is wrong instead of guessing.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
+  const limits = {
+    read: opts.rateLimit === undefined ? DEFAULT_RATE_LIMIT : opts.rateLimit,
+    admin: opts.adminRateLimit === undefined ? DEFAULT_ADMIN_RATE_LIMIT : opts.adminRateLimit,
+  };
+  const bucket = (req: { url: string }) => (/^\/admin(\/|\?|$)/.test(req.url) ? 'admin' : 'read');
+  if (limits.read !== null || limits.admin !== null) {
+    // Registered before the routes: the plugin hooks every route added after it.
+    await app.register(rateLimit, {
+      global: true,
+      keyGenerator: (req) => `${bucket(req)}|${req.ip}`,
+      allowList: (req) => limits[bucket(req)] === null,
+      max: (req) => limits[bucket(req)]?.max ?? 1,
+      timeWindow: (req) => limits[bucket(req)]?.windowMs ?? 1000,
+    });
+  }
+  if (opts.adminToken != null) {
+    const authorized = bearerChecker(opts.adminToken);
+    app.addHook('preParsing', async (req, reply) => {
+      if (!isWriteRequest(req.method, req.url) || authorized(req.headers.authorization)) return;
+      // RFC 6750 §3: a protected resource names the scheme it wants.
+      void reply.header('www-authenticate', 'Bearer realm="kdrec"');
+      return reply.code(401).send({
+        statusCode: 401,
+        error: 'Unauthorized',
+        message: `${req.method} ${req.url.split('?', 1)[0]} needs the admin token: send 'Authorization: Bearer <token>'`,
+      });
+    });
+  }
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ route, status: String(reply.statusCode) });
@@ -212,9 +262,7 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
         : err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
           ? `request body exceeds the limit of ${app.initialConfig.bodyLimit} bytes`
           : err.message;
-    void reply
-      .status(status)
-      .send({ statusCode: status, error: status >= 500 ? 'Internal Server Error' : 'Bad Request', message });
+    void reply.status(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
   });
 
   const prepare = async (dir?: string): Promise<ServingState> => {

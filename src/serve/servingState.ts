@@ -8,11 +8,22 @@
  * graph is memory-mapped read-only (usearch `view`) rather than read into the heap. Both functions
  * run the same loader (./bundle.ts `Loader`), so they cannot drift apart.
  */
-import { ExactIndex, HnswIndex, hasSavedIndex, indexMetaFile, type VectorIndex } from './annIndex.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ExactIndex,
+  HnswIndex,
+  hasSavedIndex,
+  INDEX_FILE,
+  INDEX_META,
+  indexMetaFile,
+  type VectorIndex,
+} from './annIndex.js';
 import {
   bundleLoader,
   type Loader,
   manifestLoader,
+  missingFileError,
   runLoaderAsync,
   runLoaderSync,
   type ServingBundle,
@@ -45,6 +56,12 @@ function* servingStateLoader(dir: string, index: IndexChoice, search: SearchOpti
   if (index === 'hnsw' && !saved)
     throw new Error(
       `${dir}: no saved HNSW index (${indexMetaFile(m)}; run \`kdrec index build --export ${dir}\`)`,
+    );
+  // A graph without its description is a partial export, not one without an index: serving it
+  // exactly instead would silently change recall (and latency) under the operator.
+  if (!saved && existsSync(join(dir, INDEX_FILE)))
+    throw missingFileError(
+      `${dir}: partial export: ${INDEX_META} is missing but the index graph ${INDEX_FILE} is there (rebuild it with \`kdrec index build\`, or delete ${INDEX_FILE} to serve exact search)`,
     );
   const useHnsw = index === 'hnsw' || (index === 'auto' && saved);
   return {

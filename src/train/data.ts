@@ -1,62 +1,20 @@
-/**
- * From a config's `dataset` block to the columns a run trains on.
- *
- * Which samples train what (issue 3's sample kinds):
- * - the teacher (mode `teacher`) trains on EXPOSURE samples: what the logging policy showed;
- * - a student trains on exposures or on RECALL samples (clicks plus random catalogue negatives,
- *   `dataset.studentSamples`); joint modes feed the same batches to both models;
- * - in `two-stage`, the student's recall samples get the teacher's logits attached as columns from
- *   the file `kdrec teacher score` wrote (`dataset.teacherScores`).
- * Recall samples are drawn with a generator forked from the run seed, per split, so the teacher-score
- * step and the student run rebuild exactly the same rows.
- */
-import { existsSync } from 'node:fs';
 import type { ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset, SplitName } from '../data/dataset.js';
-import { loadDataset, PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
+import { PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
 import type { ExtraColumns } from '../data/parquetSource.js';
 import { openPrepared, type PreparedDataset } from '../data/prepared.js';
 import { recallSamples } from '../data/samples.js';
 import type { Schema } from '../data/schema.js';
-import { SIMULATE_DEFAULTS, simulate } from '../data/simulator.js';
 import type { ShardSpec } from '../data/stream.js';
 import { COLUMN_PREFIX } from '../distill/kdTerms.js';
 import { readRankLists } from '../distill/rankLists.js';
 import { Rng } from '../engine/rng.js';
-import type { ExperimentConfig } from './config.js';
+import type { ExperimentConfig } from '../run/config.js';
+import { loadConfigDataset } from '../run/dataset.js';
 import { attachTeacherScores, streamedTeacherScoreParts } from './teacherScores.js';
 import type { TrainData } from './trainer.js';
 
 export type SampleKind = 'exposure' | 'recall';
-
-/**
- * Loads the dataset of a config. For `sim:DIR` with a `simulate` block, a missing DIR is first
- * simulated (so the example configs run on a fresh clone without a separate step).
- */
-export async function loadConfigDataset(
-  cfg: ExperimentConfig,
-  log?: (msg: string) => void,
-): Promise<LoadedDataset> {
-  const spec = parseDatasetSpec(cfg.dataset.spec);
-  if (spec.kind === 'sim' && spec.path !== undefined && !existsSync(spec.path)) {
-    if (cfg.dataset.simulate === undefined) {
-      throw new Error(
-        `dataset.spec: ${spec.path} does not exist; run \`kdrec simulate --out ${spec.path}\` or add a dataset.simulate block`,
-      );
-    }
-    const s = cfg.dataset.simulate;
-    const opts = {
-      out: spec.path,
-      users: s.users ?? SIMULATE_DEFAULTS.users,
-      items: s.items ?? SIMULATE_DEFAULTS.items,
-      days: s.days ?? SIMULATE_DEFAULTS.days,
-      seed: s.seed ?? SIMULATE_DEFAULTS.seed,
-    };
-    log?.(`simulating ${opts.users} users × ${opts.items} items × ${opts.days} days into ${spec.path}`);
-    await simulate(opts);
-  }
-  return loadDataset(spec, cfg.dataset.userState !== undefined ? { userState: cfg.dataset.userState } : {});
-}
 
 /** The sample set of one split; recall samples are seeded by (run seed, split). */
 export function samplesOf(

@@ -31,9 +31,9 @@ import {
 import { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { ModelContext } from '../models/index.js';
-import type { ExperimentConfig } from './config.js';
+import type { ExperimentConfig } from '../run/config.js';
+import { buildModels } from '../run/models.js';
 import { assembleStep, DistillStep } from './distillStep.js';
-import { buildModels } from './models.js';
 
 const GROUPS = ['cat', 'num', 'labels', 'extra'] as const;
 const KEYS = ['userKey', 'itemKey', 'requestId'] as const;

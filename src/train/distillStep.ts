@@ -18,13 +18,13 @@ import { HintDistiller } from '../distill/hint.js';
 import { COLUMN_PREFIX, checkKdTerms, kdLoss } from '../distill/kdTerms.js';
 import { lambdaAt, studentLossWeights } from '../distill/lambdaSchedule.js';
 import type { RankDistiller } from '../distill/rankDistiller.js';
-import type { EmbeddingTable } from '../engine/embedding.js';
 import type { Graph } from '../engine/graph.js';
 import { ParamStore } from '../engine/nn.js';
 import type { Rng } from '../engine/rng.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Model, ModelOutput } from '../models/types.js';
-import type { ExperimentConfig, Mode } from './config.js';
+import type { ExperimentConfig, Mode } from '../run/config.js';
+import { combinedStore } from '../run/models.js';
 
 /** Which models a mode trains, and whether it distils. */
 export function modeRoles(mode: Mode): { teacher: boolean; student: boolean; joint: boolean } {
@@ -40,37 +40,6 @@ export function modeRoles(mode: Mode): { teacher: boolean; student: boolean; joi
     case 'pfd-md':
       return { teacher: true, student: true, joint: true };
   }
-}
-
-/** A store holding both models' parameters and every table once (shared tables are one object). */
-export function combinedStore(models: readonly (Model | null)[], extra?: ParamStore): ParamStore {
-  const store = new ParamStore();
-  const seenTables = new Map<string, EmbeddingTable>();
-  const seenParams = new Map<string, Tensor>();
-  const add = (s: ParamStore) => {
-    for (const p of s.params()) {
-      const prev = seenParams.get(p.name);
-      if (prev === p) continue;
-      if (prev !== undefined)
-        throw new Error(`parameter name '${p.name}' is used by two different parameters`);
-      seenParams.set(p.name, p);
-      store.addParam(p);
-    }
-    for (const t of s.tables()) {
-      const prev = seenTables.get(t.name);
-      if (prev === t) continue;
-      if (prev !== undefined) {
-        throw new Error(
-          `table name '${t.name}' is used by two different tables (shared tables must be the same object)`,
-        );
-      }
-      seenTables.set(t.name, t);
-      store.addTable(t);
-    }
-  };
-  for (const m of models) if (m !== null) add(m.store);
-  if (extra !== undefined) add(extra);
-  return store;
 }
 
 /** λ at a (0-based) step: the schedule in modes that distil against a weight, 0 otherwise. */

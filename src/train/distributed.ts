@@ -40,7 +40,7 @@ import { clipFactor, clipGradNorm, gradSquares, scaleGrads } from '../engine/opt
 import { StepRng } from '../engine/parallel.js';
 import type { Rng } from '../engine/rng.js';
 import { RowShardExchange, RowShardedOptimizer } from '../engine/rowShard.js';
-import type { ExperimentConfig } from './config.js';
+import type { ExperimentConfig } from '../run/config.js';
 import type { DistillStep, StepParts } from './distillStep.js';
 import { buildOptimizers, type DistributedTraining, type StepRunner } from './trainer.js';
 

@@ -2,34 +2,26 @@
  * The library entry points behind `kdrec train`, `kdrec teacher train` and `kdrec teacher score`:
  * config → data → models → training loop → run directory; and a finished run → its trained models.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Batch, ColumnarDataset } from '../data/batch.js';
 import type { LoadedDataset } from '../data/dataset.js';
 import { PREPARED_KIND, parseDatasetSpec } from '../data/loaders/index.js';
 import { openPrepared } from '../data/prepared.js';
-import type { Schema } from '../data/schema.js';
 import type { ShardSpec } from '../data/stream.js';
-import { loadCheckpoint } from '../engine/checkpoint.js';
 import { Rng } from '../engine/rng.js';
 import type { ModelContext } from '../models/index.js';
-import type { Model } from '../models/types.js';
-import { type ExperimentConfig, parseConfig } from './config.js';
-import {
-  loadConfigDataset,
-  type PreparedRunData,
-  prepareRunData,
-  type SampleKind,
-  samplesOf,
-} from './data.js';
+import { type ExperimentConfig, parseConfig } from '../run/config.js';
+import { loadConfigDataset } from '../run/dataset.js';
+import { loadRun } from '../run/loadRun.js';
+import { buildModels } from '../run/models.js';
+import { newRunDir, readRunConfig } from '../run/runDir.js';
+import { type PreparedRunData, prepareRunData, type SampleKind, samplesOf } from './data.js';
 import type { DistillStep, StepParts } from './distillStep.js';
 import { accumulatingRunner } from './distributed.js';
-import { buildModels } from './models.js';
-import { latestCheckpoint, newRunDir, readRunConfig, runPaths } from './runDir.js';
 import { scoreTeacher, writeStreamedTeacherScores, writeTeacherScores } from './teacherScores.js';
 import {
   type AucFn,
-  combinedStore,
   type DistributedTraining,
   type EvalRecord,
   type TrainProgress,
@@ -144,49 +136,6 @@ async function trainPrepared(
     ...(opts.onEval !== undefined ? { onEval: opts.onEval } : {}),
   });
   return { ...res, prepared, runDir };
-}
-
-export interface LoadedRun {
-  config: ExperimentConfig;
-  teacher: Model | null;
-  student: Model | null;
-  /** The checkpoint the weights came from. */
-  checkpoint: string;
-}
-
-/**
- * Rebuilds a finished run's models and loads its selected weights (`best.safetensors`, else the
- * latest checkpoint). The schema must be the one the run trained with (same dataset and split):
- * a mismatch in any table or layer shape is refused by the checkpoint loader, naming the tensor.
- */
-export function loadRun(runDir: string, schema: Schema, ctx: ModelContext = {}): LoadedRun {
-  const config = parseConfig(readRunConfig(runDir), join(runDir, 'config.json'));
-  const models = buildModels(config, schema, new Rng(config.seed).fork('models'), ctx);
-  const paths = runPaths(runDir);
-  const best = join(runDir, 'best.safetensors');
-  const ckpt = existsSync(best) ? best : latestCheckpoint(paths)?.path;
-  if (ckpt === undefined) throw new Error(`${runDir}: no best.safetensors and no checkpoint to load`);
-  // The checkpoint holds what the run trained: in mode teacher only the teacher, and so on.
-  const trained = [
-    config.mode === 'student' || config.mode === 'two-stage' ? null : models.teacher,
-    config.mode === 'teacher' ? null : models.student,
-  ];
-  const store = combinedStore(trained);
-  // Only the models' weights are wanted: optimiser and RNG state, and training-only parameters
-  // (the hint regressor), stay in the file. Every model tensor must still match.
-  loadCheckpoint(
-    ckpt,
-    store,
-    {},
-    {},
-    { weightsOnly: true, ignore: (name) => name.startsWith('param/hint.') },
-  );
-  return {
-    config,
-    teacher: trained[0] ?? null,
-    student: trained[1] ?? null,
-    checkpoint: ckpt,
-  };
 }
 
 /**

@@ -41,9 +41,7 @@ import { ParallelTrainer } from '../engine/parallel.js';
 import { Rng } from '../engine/rng.js';
 import type { ModelContext } from '../models/index.js';
 import type { Model } from '../models/types.js';
-import type { ExperimentConfig, Mode } from './config.js';
-import { batchColumns, DistillTrainable, distillTrainableFactory, toColumnBatch } from './dataParallel.js';
-import { assembleStep, DistillStep, modeRoles, type StepParts, stepLambda } from './distillStep.js';
+import type { ExperimentConfig, Mode } from '../run/config.js';
 import {
   appendMetrics,
   checkpointPath,
@@ -54,7 +52,9 @@ import {
   readMetrics,
   runPaths,
   writeJsonAtomic,
-} from './runDir.js';
+} from '../run/runDir.js';
+import { batchColumns, DistillTrainable, distillTrainableFactory, toColumnBatch } from './dataParallel.js';
+import { assembleStep, DistillStep, modeRoles, type StepParts, stepLambda } from './distillStep.js';
 import {
   interleavedStream,
   type RankCollectives,
@@ -218,7 +218,7 @@ export interface TrainResult {
   final: FinalSummary;
 }
 
-export { combinedStore, modeRoles } from './distillStep.js';
+export { modeRoles } from './distillStep.js';
 
 /** Dense optimiser over the parameters, lazy sparse one over the tables, as the config says. */
 export function buildOptimizers(

@@ -28,7 +28,7 @@ import type { Graph } from '../../src/engine/graph.js';
 import { ParamStore } from '../../src/engine/nn.js';
 import { Rng } from '../../src/engine/rng.js';
 import type { Model } from '../../src/models/types.js';
-import { type ExperimentConfig, parseConfig } from '../../src/train/config.js';
+import { type ExperimentConfig, parseConfig } from '../../src/run/config.js';
 import { runFromConfig } from '../../src/train/run.js';
 
 let dir = '';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { topK } from '../../src/eval/metrics/topk.js';
+import { topK } from '../../src/engine/topK.js';
 import { ExactIndex, HnswIndex, metricFor } from '../../src/serve/annIndex.js';
 import { loadExport } from '../../src/serve/bundle.js';
 import { evaluateIndex, syntheticVectors } from '../../src/serve/indexEval.js';

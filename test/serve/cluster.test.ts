@@ -4,68 +4,13 @@
  * reaches none), a killed worker is replaced, and SIGTERM stops the whole server.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { tinyExport, userToken } from './fixture.js';
-
-// Tests run compiled (dist/test/serve → dist/src/cli); under tsx, use the build next to the sources.
-const cli = fileURLToPath(
-  new URL(
-    import.meta.url.endsWith('.ts') ? '../../dist/src/cli/main.js' : '../../src/cli/main.js',
-    import.meta.url,
-  ),
-);
-
-/** The fields these tests read from the service's JSON replies. */
-interface Reply {
-  pid: number;
-  exportCreatedAt: string;
-  items: unknown[];
-}
-
-/** One request on a NEW connection (the cluster hands out connections round-robin). */
-function call(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Reply; text: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      `${base}${path}`,
-      {
-        method,
-        agent: false,
-        headers:
-          payload === undefined
-            ? {}
-            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => {
-          let json = {} as Reply;
-          try {
-            json = JSON.parse(text) as Reply;
-          } catch {}
-          resolve({ status: res.statusCode ?? 0, json, text });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+import { call, KDREC_CLI as cli, type ServeChild, spawnServe } from './serveChild.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,7 +24,7 @@ describe('kdrec serve --workers 2', {
   writeFileSync(join(root, 'broken', 'manifest.json'), '{"format": "something else"}');
   let server: ChildProcess;
   let base = '';
-  let stderr = '';
+  let child: ServeChild;
 
   /** Pids seen on /health over `n` fresh connections, and the exports they serve. */
   async function healthSample(n: number): Promise<{ pids: Set<number>; exports: Set<string> }> {
@@ -95,17 +40,9 @@ describe('kdrec serve --workers 2', {
   }
 
   before(async () => {
-    server = spawn(process.execPath, [cli, 'serve', '--export', v1.dir, '--workers', '2', '--port', '0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    base = await new Promise<string>((resolve, reject) => {
-      server.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        const m = / on (http:\/\/\S+)/.exec(stderr);
-        if (m) resolve(m[1]!);
-      });
-      server.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
-    });
+    child = await spawnServe(['--export', v1.dir, '--workers', '2', '--port', '0']);
+    server = child.server;
+    base = child.base;
   });
 
   after(() => {
@@ -153,7 +90,7 @@ describe('kdrec serve --workers 2', {
     assert.equal(now.size, 2, `pids after the kill: ${[...now]}`);
     assert.ok(!now.has(victim));
     assert.deepEqual([...(await healthSample(6)).exports], [v2.manifest.createdAt]);
-    assert.match(stderr, /exited .*starting a new one/);
+    assert.match(child.stderr(), /exited .*starting a new one/);
     const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
     server.kill('SIGTERM');
     assert.equal(await exited, 0);

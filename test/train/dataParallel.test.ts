@@ -16,12 +16,12 @@ import { simulate } from '../../src/data/simulator.js';
 import { checkBatch } from '../../src/engine/parallel.js';
 import { Rng } from '../../src/engine/rng.js';
 import { auc } from '../../src/eval/metrics/auc.js';
-import { type ExperimentConfig, parseConfig } from '../../src/train/config.js';
+import { type ExperimentConfig, parseConfig } from '../../src/run/config.js';
+import { buildModels } from '../../src/run/models.js';
+import { listCheckpoints, runPaths } from '../../src/run/runDir.js';
 import { prepareRunData } from '../../src/train/data.js';
 import { batchColumns, fromColumnBatch, toColumnBatch } from '../../src/train/dataParallel.js';
-import { buildModels } from '../../src/train/models.js';
 import { runFromConfig } from '../../src/train/run.js';
-import { listCheckpoints, runPaths } from '../../src/train/runDir.js';
 import { trainAsync } from '../../src/train/trainer.js';
 
 let root = '';

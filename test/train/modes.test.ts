@@ -12,7 +12,7 @@ import { loadDataset } from '../../src/data/loaders/index.js';
 import { simulate } from '../../src/data/simulator.js';
 import { auc } from '../../src/eval/metrics/auc.js';
 import { isTwoTower } from '../../src/models/types.js';
-import { type ExperimentConfig, parseConfig } from '../../src/train/config.js';
+import { type ExperimentConfig, parseConfig } from '../../src/run/config.js';
 import { runFromConfig, teacherOnly, teacherScoreRun } from '../../src/train/run.js';
 import type { EvalRecord } from '../../src/train/trainer.js';
 

@@ -17,7 +17,7 @@ import { simulate } from '../../src/data/simulator.js';
 import { readRankLists } from '../../src/distill/rankLists.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { auc } from '../../src/eval/metrics/auc.js';
-import { parseConfig } from '../../src/train/config.js';
+import { parseConfig } from '../../src/run/config.js';
 import { runFromConfig } from '../../src/train/run.js';
 import { tempDir } from '../data/fixtures.js';
 import { mpiSkipReason, rankEnv } from '../engine/mpiHarness.js';

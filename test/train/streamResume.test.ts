@@ -27,11 +27,10 @@ import { planEpoch, readAll } from '../../src/data/stream.js';
 import { loadCheckpoint } from '../../src/engine/checkpoint.js';
 import { Rng } from '../../src/engine/rng.js';
 import { evaluateRunStreamed } from '../../src/eval/streamEval.js';
+import { parseConfig } from '../../src/run/config.js';
+import { buildModels, combinedStore } from '../../src/run/models.js';
+import { listCheckpoints, readRunConfig, runPaths } from '../../src/run/runDir.js';
 import { exportRun } from '../../src/serve/exportRun.js';
-import { parseConfig } from '../../src/train/config.js';
-import { buildModels } from '../../src/train/models.js';
-import { listCheckpoints, readRunConfig, runPaths } from '../../src/train/runDir.js';
-import { combinedStore } from '../../src/train/trainer.js';
 import { tempDir } from '../data/fixtures.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

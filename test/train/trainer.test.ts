@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { Schema } from '../../src/data/schema.js';
 import { readSafetensors } from '../../src/engine/safetensors.js';
 import { auc } from '../../src/eval/metrics/auc.js';
-import { type ExperimentConfig, parseConfig } from '../../src/train/config.js';
-import { listCheckpoints, readMetrics, runPaths } from '../../src/train/runDir.js';
+import { type ExperimentConfig, parseConfig } from '../../src/run/config.js';
+import { listCheckpoints, readMetrics, runPaths } from '../../src/run/runDir.js';
 import { type TrainOptions, train } from '../../src/train/trainer.js';
 import { tinyData, tinyPair } from './tinyModels.js';
 

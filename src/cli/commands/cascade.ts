@@ -1,11 +1,11 @@
 /**
  * `kdrec cascade eval --run RUN [--prerank-run RUN2] [--rank-run RUN3]`: end-to-end quality of the
- * recall → pre-rank → rank cascade on the test users (src/serve/cascadeEval.ts): the final top K of
+ * recall → pre-rank → rank cascade on the test users (src/eval/cascadeEval.ts): the final top K of
  * recall alone, recall + pre-rank and the full cascade, against the simulator's ground truth and the
  * held-out test clicks, and how much of the ranker's ideal top K survives each stage.
  */
 import type { Command } from 'commander';
-import { CASCADE_VARIANTS, cascadeEvalRun } from '../../serve/cascadeEval.js';
+import { CASCADE_VARIANTS, cascadeEvalRun } from '../../eval/cascadeEval.js';
 import { intOption } from '../intOption.js';
 
 export function register(program: Command): void {

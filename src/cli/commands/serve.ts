@@ -3,11 +3,14 @@
  * (src/serve/server.ts) on an export; with --workers N > 1, N processes share the port
  * (src/serve/cluster.ts). SIGHUP reloads the export directory in place (e.g. after a symlink was
  * switched to a new version); POST /admin/reload {dir} loads another one under the export root.
+ * Writes take a bearer token and every route is rate-limited (src/serve/auth.ts); every worker of
+ * --workers N reads the token itself, from the same file or environment.
  */
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ADMIN_TOKEN_ENV, checkListenAuth, parseRateLimit, readAdminToken } from '../../serve/auth.js';
 import { startPrimary, WORKER_EXPORT_ENV, workerLink } from '../../serve/cluster.js';
 import { type MetricSnapshot, MetricsRegistry } from '../../serve/promMetrics.js';
 import { buildService, type IndexChoice } from '../../serve/server.js';
@@ -38,7 +41,30 @@ export function register(program: Command): void {
     .option('--n <n>', 'recall candidates N', intOption('--n', 1), 500)
     .option('--m <n>', 'kept after pre-ranking M', intOption('--m', 1), 100)
     .option('--k <n>', 'final list length K', intOption('--k', 1), 10)
-    .option('--body-limit <bytes>', 'largest request body', intOption('--body-limit', 1), 64 * 1024)
+    .option(
+      '--body-limit <bytes>',
+      'largest request body; a larger one gets 413',
+      intOption('--body-limit', 1),
+      64 * 1024,
+    )
+    .option(
+      '--admin-token-file <file>',
+      `file holding the bearer token /admin/* and POST /events require (default: $${ADMIN_TOKEN_ENV})`,
+    )
+    .option(
+      '--insecure-no-auth',
+      'allow a non-loopback --host without an admin token (writes open to anyone who reaches the port)',
+    )
+    .option(
+      '--rate-limit <N/s|N/min|off>',
+      'per-client limit of every route but /admin/*, per process',
+      '1000/s',
+    )
+    .option('--admin-rate-limit <N/s|N/min|off>', 'per-client limit of /admin/*, per process', '60/min')
+    .option(
+      '--trust-proxy <addrs>',
+      'proxies (addresses/CIDRs, comma-separated) whose X-Forwarded-For names the client for rate limits',
+    )
     .option(
       '--workers <n>',
       `server processes sharing the port; one per core is fastest (this machine: ${availableParallelism()})`,
@@ -50,8 +76,9 @@ export function register(program: Command): void {
       '\nExamples:\n' +
         '  kdrec serve --export runs/exp1/export --port 8080\n' +
         '  kdrec serve --export exports/current --export-root exports --workers 2\n' +
+        '  kdrec serve --export exports/current --host 0.0.0.0 --admin-token-file /run/secrets/kdrec-admin\n' +
         '  curl -s localhost:8080/recommend -H \'content-type: application/json\' -d \'{"user_id":"u1","k":10}\'\n' +
-        '  curl -s -XPOST localhost:8080/admin/reload -H \'content-type: application/json\' -d \'{"dir":"v2"}\'',
+        '  curl -s -XPOST localhost:8080/admin/reload -H "authorization: Bearer $TOKEN" -H \'content-type: application/json\' -d \'{"dir":"v2"}\'',
     )
     .action(
       async (o: {
@@ -66,9 +93,18 @@ export function register(program: Command): void {
         bodyLimit: number;
         workers: number;
         ef?: number;
+        adminTokenFile?: string;
+        insecureNoAuth?: boolean;
+        rateLimit: string;
+        adminRateLimit: string;
+        trustProxy?: string;
       }) => {
         if (!['auto', 'hnsw', 'exact'].includes(o.index))
           throw new Error(`--index: expected auto, hnsw or exact, got '${o.index}'`);
+        const adminToken = readAdminToken(o.adminTokenFile);
+        checkListenAuth(o.host, adminToken, o.insecureNoAuth === true);
+        const rateLimit = parseRateLimit(o.rateLimit, '--rate-limit');
+        const adminRateLimit = parseRateLimit(o.adminRateLimit, '--admin-rate-limit');
         const root = resolve(o.exportRoot ?? dirname(resolve(o.export)));
         if (o.workers > 1 && cluster.isPrimary) {
           await servePrimary(o.workers, resolve(o.export));
@@ -85,6 +121,10 @@ export function register(program: Command): void {
           m: o.m,
           k: o.k,
           bodyLimit: o.bodyLimit,
+          adminToken,
+          rateLimit,
+          adminRateLimit,
+          ...(o.trustProxy !== undefined ? { trustProxy: o.trustProxy } : {}),
           ...(o.ef !== undefined ? { ef: o.ef } : {}),
         });
         if (worker) {

@@ -16,10 +16,10 @@ import { parseShard } from '../../data/stream.js';
 import { buildRankLists, sampleRequestRows, writeRankLists } from '../../distill/rankLists.js';
 import { itemAttribute, type Reranker, rerankerFromSpec, satisfiedTopK } from '../../distill/rerank.js';
 import { Rng } from '../../engine/rng.js';
-import { parseConfig } from '../../train/config.js';
-import { loadConfigDataset } from '../../train/data.js';
-import { loadRun } from '../../train/run.js';
-import { readRunConfig } from '../../train/runDir.js';
+import { parseConfig } from '../../run/config.js';
+import { loadConfigDataset } from '../../run/dataset.js';
+import { loadRun } from '../../run/loadRun.js';
+import { readRunConfig } from '../../run/runDir.js';
 import { intOption } from '../intOption.js';
 import { joinMpiJob, shardOfJob } from '../mpiJob.js';
 

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { parseShard } from '../../data/stream.js';
 import type { Mpi } from '../../engine/mpi.js';
 import { auc } from '../../eval/metrics/auc.js';
-import { type ExperimentConfig, loadConfig } from '../../train/config.js';
+import { type ExperimentConfig, loadConfig } from '../../run/config.js';
 import { configHash, mpiTraining } from '../../train/distributed.js';
 import { type RunOptions, type RunResult, runFromConfig } from '../../train/run.js';
 import type { EvalRecord, TrainProgress } from '../../train/trainer.js';

@@ -13,8 +13,9 @@
  *   non-negative probabilities (`teacher: 'probabilities'`, e.g. predicted CTRs). 1 means the
  *   student's top K holds everything the teacher values; the teacher's own top K is the ceiling.
  */
+
+import { type ScoreVector, TopKSelector } from '../../engine/topK.js';
 import { averageRanks, checkFinite, checkSameLength, type NumberArray } from './ranks.js';
-import { type ScoreVector, TopKSelector } from './topk.js';
 
 /** |top-K(a) ∩ top-K(b)| / min(K, n) for two score vectors over the same candidates. */
 export function overlapAtK(teacherScores: ScoreVector, studentScores: ScoreVector, k: number): number {

@@ -13,7 +13,7 @@
  * (ties broken by lower item id), so results are deterministic. Per user the cost is one O(N)
  * top-K pass plus one O(N) pass for the untruncated MRR: 10k items × 1k users is ~20M steps.
  */
-import { ranksBefore, type ScoreVector, TopKSelector } from './topk.js';
+import { ranksBefore, type ScoreVector, TopKSelector } from '../../engine/topK.js';
 
 /**
  * Scores for every (user, item): a row-major [nUsers × nItems] matrix, or a callback that fills

@@ -9,8 +9,9 @@
  * probabilities themselves (optimal when e is non-increasing, by the rearrangement inequality).
  * Metric names are the caller's (e.g. 'trueClicks', 'trueDwell'), suffixed '@K'.
  */
+
+import { type ScoreVector, TopKSelector } from '../../engine/topK.js';
 import { checkUserItemLists, type UserItemLists, type UserScores, userRow } from './retrieval.js';
-import { type ScoreVector, TopKSelector } from './topk.js';
 
 /** Σ_{r < min(K, |list|)} examination[r] · probabilities[list[r]] for one list. */
 export function expectedEvents(

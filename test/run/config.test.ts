@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, formatPath, loadConfig, parseConfig } from '../../src/train/config.js';
+import { ConfigError, formatPath, loadConfig, parseConfig } from '../../src/run/config.js';
 
 const base = {
   dataset: { spec: 'sim:/tmp/none' },

@@ -5,7 +5,7 @@
  * On the fixed evaluation set of src/eval/evaluate.ts (test users at the context and time of their
  * first test request, the whole catalogue as candidates when it fits, the user's training clicks
  * excluded), every stage model scores every (user, candidate) row once; then per user the cascade
- * of ./cascade.ts runs over those scores in three variants:
+ * of src/serve/cascade.ts runs over those scores in three variants:
  *   recall      top K of the recall scores over the corpus;
  *   recall+pre  recall N → pre-ranker keeps the top K of those N;
  *   full        recall N → pre-rank keeps M → ranker keeps K.
@@ -16,17 +16,17 @@
  * the M) and in the final K.
  */
 import { join } from 'node:path';
-import { buildEvalSet } from '../eval/evaluate.js';
-import type { UserItemLists } from '../eval/metrics/retrieval.js';
-import { TopKSelector } from '../eval/metrics/topk.js';
-import { expectedEvents } from '../eval/metrics/utility.js';
+import { TopKSelector } from '../engine/topK.js';
 import { isTwoTower, type Model, type TwoTowerModel } from '../models/types.js';
-import { parseConfig } from '../train/config.js';
-import { loadConfigDataset } from '../train/data.js';
-import { loadRun } from '../train/run.js';
-import { readRunConfig } from '../train/runDir.js';
+import { parseConfig } from '../run/config.js';
+import { loadConfigDataset } from '../run/dataset.js';
+import { loadRun } from '../run/loadRun.js';
+import { readRunConfig } from '../run/runDir.js';
+import { type CascadeSizes, checkSizes, runCascade } from '../serve/cascade.js';
 import { predictLogits } from '../train/trainer.js';
-import { type CascadeSizes, checkSizes, runCascade } from './cascade.js';
+import { buildEvalSet } from './evaluate.js';
+import type { UserItemLists } from './metrics/retrieval.js';
+import { expectedEvents } from './metrics/utility.js';
 
 export interface CascadeEvalInput {
   nUsers: number;

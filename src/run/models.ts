@@ -8,7 +8,10 @@
  * rows, which is what PFD+MD wants but not every experiment.
  */
 import { idField, type Schema } from '../data/schema.js';
+import type { EmbeddingTable } from '../engine/embedding.js';
+import { ParamStore } from '../engine/nn.js';
 import type { Rng } from '../engine/rng.js';
+import type { Tensor } from '../engine/tensor.js';
 import { TableRegistry } from '../models/featureEmbedder.js';
 import { createModel, type ModelContext } from '../models/index.js';
 import type { Model } from '../models/types.js';
@@ -47,4 +50,35 @@ export function buildModels(
       ? createModel({ ...studentSpec, name: 'student' }, schema, registry, rng.fork('student'), ctx)
       : null;
   return { teacher, student, registry };
+}
+
+/** A store holding both models' parameters and every table once (shared tables are one object). */
+export function combinedStore(models: readonly (Model | null)[], extra?: ParamStore): ParamStore {
+  const store = new ParamStore();
+  const seenTables = new Map<string, EmbeddingTable>();
+  const seenParams = new Map<string, Tensor>();
+  const add = (s: ParamStore) => {
+    for (const p of s.params()) {
+      const prev = seenParams.get(p.name);
+      if (prev === p) continue;
+      if (prev !== undefined)
+        throw new Error(`parameter name '${p.name}' is used by two different parameters`);
+      seenParams.set(p.name, p);
+      store.addParam(p);
+    }
+    for (const t of s.tables()) {
+      const prev = seenTables.get(t.name);
+      if (prev === t) continue;
+      if (prev !== undefined) {
+        throw new Error(
+          `table name '${t.name}' is used by two different tables (shared tables must be the same object)`,
+        );
+      }
+      seenTables.set(t.name, t);
+      store.addTable(t);
+    }
+  };
+  for (const m of models) if (m !== null) add(m.store);
+  if (extra !== undefined) add(extra);
+  return store;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../../src/engine/rng.js';
-import { TopKSelector, topK } from '../../src/eval/metrics/topk.js';
+import { TopKSelector, topK } from '../../src/engine/topK.js';
 
 /** Reference: full sort by (score desc, index asc). */
 function sortedTopK(scores: Float32Array, k: number, exclude?: Uint8Array): number[] {
