@@ -1,7 +1,9 @@
 /**
- * Incremental catalogue updates against a full rebuild (issue 7): `kdrec index add` of `--changes`
- * new items, `kdrec index remove` of as many existing ones, a second add on the next revision, and
- * `kdrec index build` of the same export from scratch, each run on a fresh copy of the export.
+ * Incremental catalogue updates against a full rebuild (issues 7 and 18): `kdrec index add` of
+ * `--changes` new items, `kdrec index remove` of as many existing ones, a second add (each appended
+ * to the catalogue log; `--compact-fraction` passed through, default the CLI's), `kdrec index compact`
+ * folding the log into a new revision, and `kdrec index build --no-tune` (the same graph kind, no
+ * tuning) of the same export from scratch, each run on a fresh copy of the export.
  * Runs the compiled CLI as a user would (process wall time, and the command's own in-process
  * seconds from --json).
  *
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     export: { type: 'string' },
     changes: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '3' },
+    'compact-fraction': { type: 'string' },
   },
 });
 if (values.export === undefined || !existsSync(join(values.export, 'manifest.json')))
@@ -72,18 +75,21 @@ try {
     const dir = join(work, 'export');
     rmSync(dir, { recursive: true, force: true });
     cpSync(values.export, dir, { recursive: true });
-    record(`index add ${n}`, kdrec(['index', 'add', '--export', dir, '--items', addA, '--json']));
+    const cf =
+      values['compact-fraction'] === undefined ? [] : ['--compact-fraction', values['compact-fraction']];
+    record(`index add ${n}`, kdrec(['index', 'add', '--export', dir, '--items', addA, '--json', ...cf]));
     record(
       `index remove ${n}`,
-      kdrec(['index', 'remove', '--export', dir, '--ids-file', removeFile, '--json']),
+      kdrec(['index', 'remove', '--export', dir, '--ids-file', removeFile, '--json', ...cf]),
     );
     record(
-      `index add ${n} (next revision)`,
-      kdrec(['index', 'add', '--export', dir, '--items', addB, '--json']),
+      `index add ${n} (again)`,
+      kdrec(['index', 'add', '--export', dir, '--items', addB, '--json', ...cf]),
     );
+    record('index compact', kdrec(['index', 'compact', '--export', dir]));
     rmSync(dir, { recursive: true, force: true });
     cpSync(values.export, dir, { recursive: true });
-    record('index build (full)', kdrec(['index', 'build', '--export', dir]));
+    record('index build --no-tune (full)', kdrec(['index', 'build', '--export', dir, '--no-tune']));
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

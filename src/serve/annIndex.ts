@@ -39,12 +39,16 @@
  * server maps the graph read-only (usearch `view`: an mmap, ~0.1 s at 1M items instead of ~0.6–1.7 s
  * for `load`, and the page cache is shared between processes); a viewed index refuses add/remove.
  *
- * Catalogue updates (`updateCatalogue`, behind `kdrec index add/remove`) change the item table and
- * the saved graph together, in O(changed items): new item rows are encoded as the dataset builder
- * encodes them and embedded by the export's own item-tower graph (./export.ts `itemTowerVectors`,
- * the exporter's function), removed rows are masked (rows never move, because rows are the index's
- * keys), and every changed file is written under a new revision name before `manifest.json` is
- * renamed over — the one commit point. A reader therefore sees the old or the new revision, never a
+ * Catalogue updates (`updateCatalogue`, behind `kdrec index add/remove`) are appended to the
+ * revision's catalogue log (./catalogueLog.ts) in O(changed items): new item rows are encoded as
+ * the dataset builder encodes them and embedded by the export's own item-tower graph (./export.ts
+ * `itemTowerVectors`, the exporter's function), removed rows are masked (rows never move, because
+ * rows are the index's keys). Loaders apply the log; a loaded HnswIndex searches the log's written
+ * rows exactly beside its saved graph and drops the graph's hits for rows the log removed or
+ * rewrote. Compaction (`compactCatalogue`, `kdrec index compact`, or automatic once the log has
+ * touched COMPACT_FRACTION of the catalogue) changes the item table and the saved graph together:
+ * every changed file is written under a new revision name before `manifest.json` is renamed over —
+ * the one commit point. A reader therefore sees the old or the new revision, never a
  * mix; the index description records `exportCreatedAt` AND `exportRevision`, so an index saved for
  * another revision of the item table is refused.
  */
@@ -59,6 +63,7 @@ import { TopKSelector } from '../engine/topK.js';
 import type { Vocab } from '../engine/vocab.js';
 import {
   hashedId,
+  itemVectorsLoader,
   type Loader,
   loadExport,
   pause,
@@ -69,12 +74,20 @@ import {
   vocabLoader,
 } from './bundle.js';
 import {
+  appendCatalogueLog,
+  CATALOGUE_LOG_PATTERN,
+  type CatalogueDelta,
+  catalogueLogFile,
+  type LogUpdate,
+} from './catalogueLog.js';
+import {
   columnsToTensors,
   EXPORT_FORMAT_VERSION,
   type ExportManifest,
   itemTowerVectors,
   writeJson,
 } from './export.js';
+import type { IndexTuning } from './indexEval.js';
 
 export type IndexMetric = 'ip' | 'cos' | 'l2sq';
 export type ScoreFn = 'dot' | 'cosine';
@@ -178,6 +191,14 @@ class VectorStore {
     for (let d = 0; d < D; d++) s += q[d]! * this.vectors[k * D + d]!;
     return s;
   }
+}
+
+/** Rows `rows` of row-major `[n, dim]` vectors, packed `[rows.length, dim]`. */
+export function vectorRows(vectors: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  for (let i = 0; i < rows.length; i++)
+    out.set(vectors.subarray(rows[i]! * dim, (rows[i]! + 1) * dim), i * dim);
+  return out;
 }
 
 /** Brute force: all scores by one matrix-vector product, then partial top-K. */
@@ -323,7 +344,10 @@ function toKeys(keys: Int32Array): BigUint64Array {
 
 export class HnswIndex implements VectorIndex {
   readonly metric: IndexMetric;
+  readonly scoreFn: ScoreFn;
   readonly opts: Required<HnswOptions>;
+  /** What `kdrec index build` chose and measured (./indexEval.ts `tuneIndex`); null for an untuned build. */
+  tuning: IndexTuning | null = null;
   /**
    * Norm bound Φ_b of the MIPS augmentation of each norm range, ascending (one entry without norm
    * ranges); [0] = no augmentation (cosine, or a raw inner-product graph).
@@ -337,6 +361,17 @@ export class HnswIndex implements VectorIndex {
   private partOf: Int8Array | null = null;
   private readonly store: VectorStore;
   private readonly queryBuf: Float32Array;
+  /**
+   * Updates from the catalogue log not in the saved graph (./catalogueLog.ts): the rows it wrote,
+   * searched exactly (the log is at most about a tenth of the catalogue before compaction), and a
+   * mask of those rows so the graph's hits for their old vectors are dropped. Null: none.
+   */
+  private readonly logged: {
+    rows: Int32Array;
+    exact: ExactIndex;
+    changed: Uint8Array;
+    hiddenFrac: number;
+  } | null;
 
   /**
    * Builds over the live rows of `vectors` (row i gets key i), or reads the graphs saved at `loadFrom`
@@ -354,9 +389,12 @@ export class HnswIndex implements VectorIndex {
       live?: Uint8Array | null;
       phi?: number;
       phis?: readonly number[];
+      /** With `loadFrom`: the log applied on top of the saved graph's item table. */
+      catalogueDelta?: CatalogueDelta | null;
     } = {},
   ) {
     this.metric = metricFor(scoreFn, opts.metric);
+    this.scoreFn = scoreFn;
     const ranges = opts.phis?.length ?? opts.normRanges ?? HNSW_DEFAULTS.normRanges;
     if (!Number.isInteger(ranges) || ranges < 1 || ranges > 64)
       throw new Error(`index: normRanges must be an integer in 1..64, got ${ranges}`);
@@ -404,14 +442,26 @@ export class HnswIndex implements VectorIndex {
           multi: false,
         }),
     );
+    const delta = files !== null ? (opts.catalogueDelta ?? null) : null;
+    this.logged = null;
+    if (delta !== null) {
+      const rows = delta.changedRows;
+      const v = vectorRows(this.store.vectors, dim, rows);
+      const l = Uint8Array.from(rows, (r) => this.store.live[r]!);
+      const changed = new Uint8Array(this.store.capacity);
+      for (const r of rows) changed[r] = 1;
+      const hiddenFrac = delta.baseLiveCount > 0 ? delta.graphHidden / delta.baseLiveCount : 0;
+      this.logged = { rows, exact: new ExactIndex(dim, v, 1000, l), changed, hiddenFrac };
+    }
     if (files !== null) {
       files.forEach((f, b) => {
         if (opts.view) this.parts[b]!.view(f);
         else this.parts[b]!.load(f);
       });
-      if (this.size() !== this.store.count) {
+      const expected = delta?.baseLiveCount ?? this.store.count;
+      if (this.graphSize() !== expected) {
         throw new Error(
-          `${files.join(', ')}: index holds ${this.size()} items, the export's vectors ${this.store.count} (the index is not the one saved with this item table: rebuild it with \`kdrec index build\`)`,
+          `${files.join(', ')}: index holds ${this.graphSize()} items, the export's vectors ${expected} (the index is not the one saved with this item table: rebuild it with \`kdrec index build\`)`,
         );
       }
     } else if (this.store.count > 0) {
@@ -500,6 +550,10 @@ export class HnswIndex implements VectorIndex {
 
   /** Throws for an index memory-mapped read-only (serving): usearch cannot change a viewed graph. */
   private writable(op: string): void {
+    if (this.logged !== null)
+      throw new Error(
+        `index ${op}: this index serves a catalogue log on top of its saved graph; change the catalogue with \`kdrec index add/remove\` (or fold the log in with \`kdrec index compact\`)`,
+      );
     if (this.viewOf !== null) {
       throw new Error(
         `index ${op}: this index is a read-only memory map of ${this.viewOf} (a server's view); change the saved index with \`kdrec index add/remove\` (or HnswIndex.load with mode 'load') and reload`,
@@ -529,7 +583,13 @@ export class HnswIndex implements VectorIndex {
   get dim(): number {
     return this.store.dim;
   }
+  /** Items search can return (with a catalogue log: the live rows, graphs' and log's). */
   size(): number {
+    return this.logged === null ? this.graphSize() : this.store.count;
+  }
+
+  /** Items the graphs hold. */
+  private graphSize(): number {
     let n = 0;
     for (const p of this.parts) n += p.size();
     return n;
@@ -539,8 +599,15 @@ export class HnswIndex implements VectorIndex {
     if (query.length !== this.dim)
       throw new Error(`index search: query has ${query.length} values, index dim ${this.dim}`);
     this.queryBuf.set(query);
-    const found = this.parts.map((p) => p.search(this.queryBuf, k, 1));
-    let n = 0;
+    const logged = this.logged;
+    // Graph hits of removed or rewritten rows are dropped: ask for enough more that k remain.
+    const kGraph = logged === null ? k : k + Math.min(k, Math.ceil(3 * k * logged.hiddenFrac) + 8);
+    const found = this.parts.map((p) => p.search(this.queryBuf, kGraph, 1));
+    const fromLog =
+      logged === null || logged.rows.length === 0
+        ? null
+        : logged.exact.search(query, Math.min(k, logged.rows.length));
+    let n = fromLog?.keys.length ?? 0;
     for (const m of found) n += m.keys.length;
     const keys = new Int32Array(n);
     const scores = new Float32Array(n);
@@ -552,9 +619,15 @@ export class HnswIndex implements VectorIndex {
         // usearch pads missing results with the max key; only live keys are results.
         if (key >= capacity) continue;
         const kk = Number(key);
-        if (!this.store.live[kk]) continue;
+        if (!this.store.live[kk] || logged?.changed[kk]) continue;
         keys[c] = kk;
         scores[c++] = this.store.dot(query, kk);
+      }
+    }
+    if (fromLog !== null && logged !== null) {
+      for (let i = 0; i < fromLog.keys.length; i++) {
+        keys[c] = logged.rows[fromLog.keys[i]!]!;
+        scores[c++] = fromLog.scores[i]!;
       }
     }
     // Exact rescoring can reorder near-ties the approximate distances had swapped, and it merges
@@ -626,11 +699,12 @@ export class HnswIndex implements VectorIndex {
       scoreFn: manifest.scoreFn,
       metric: this.metric,
       dim: this.dim,
-      size: this.size(),
+      size: this.graphSize(),
       connectivity: this.opts.connectivity,
       expansionAdd: this.opts.expansionAdd,
       phi: this.phis[0]!,
       graph: graphFile,
+      ...(this.tuning !== null ? { tuning: this.tuning } : {}),
       ...(graphs.length > 1 ? { ranges: this.phis.map((phi, b) => ({ phi, graph: graphs[b]! })) } : {}),
     };
     writeJson(join(dir, metaFile), meta);
@@ -729,8 +803,11 @@ export class HnswIndex implements VectorIndex {
     }
     yield* pause();
     const graphs = meta.ranges?.map((r) => join(dir, r.graph)) ?? [join(dir, meta.graph ?? INDEX_FILE)];
+    let idx: HnswIndex;
     try {
-      return new HnswIndex(meta.dim, vectors, manifest.scoreFn, {
+      idx = new HnswIndex(meta.dim, vectors, manifest.scoreFn, {
+        // A tuned index searches with the ef tuned for the serving N unless the caller sets one.
+        ...(meta.tuning !== undefined ? { expansionSearch: meta.tuning.servingEf } : {}),
         ...opts,
         metric: meta.metric,
         connectivity: meta.connectivity,
@@ -739,6 +816,7 @@ export class HnswIndex implements VectorIndex {
         loadFrom: meta.ranges !== undefined ? graphs : graphs[0]!,
         view: opts.mode === 'view',
         live,
+        catalogueDelta: meta.format === LEGACY_INDEX_FORMAT ? null : (source.catalogueDelta ?? null),
       });
     } catch (err) {
       // usearch's own messages ("No such file or directory", "File is corrupted...") name no file.
@@ -746,6 +824,8 @@ export class HnswIndex implements VectorIndex {
         code: (err as NodeJS.ErrnoException).code,
       });
     }
+    idx.tuning = meta.tuning ?? null;
+    return idx;
   }
 }
 
@@ -754,6 +834,8 @@ export interface IndexSource {
   manifest: ExportManifest;
   itemVectors: Float32Array;
   itemLive: Uint8Array | null;
+  /** The catalogue log applied to the vectors (ServingBundle), searched beside the saved graph. */
+  catalogueDelta?: CatalogueDelta | null;
 }
 
 export const INDEX_FILE = 'index.usearch';
@@ -781,6 +863,8 @@ export interface IndexMeta {
   graph?: string;
   /** With norm ranges (more than one): each range's Φ (ascending) and graph file. */
   ranges?: { phi: number; graph: string }[];
+  /** The build's tuning (graph kind, ef, measured recall and q/s); absent for an untuned build. */
+  tuning?: IndexTuning;
 }
 
 /** The saved index's description file for this manifest. */
@@ -807,7 +891,12 @@ function revisionFileNames(r: number) {
 
 /** Item-table and index files a manifest refers to (the index description names its graph). */
 function referencedFiles(dir: string, m: ExportManifest): Set<string> {
-  const files = new Set([m.files.itemIds, m.files.itemFeatures, m.files.itemVectors]);
+  const files = new Set([
+    m.files.itemIds,
+    m.files.itemFeatures,
+    m.files.itemVectors,
+    catalogueLogFile(m.revision ?? 0),
+  ]);
   const metaFile = indexMetaFile(m);
   if (!existsSync(join(dir, metaFile))) return files;
   files.add(metaFile);
@@ -835,7 +924,7 @@ function removeUnreferenced(dir: string, keep: readonly ExportManifest[]): void 
   const live = new Set<string>();
   for (const m of keep) for (const f of referencedFiles(dir, m)) live.add(f);
   for (const f of readdirSync(dir)) {
-    if (ITEM_TABLE_FILE.test(f) && !live.has(f)) unlinkSync(join(dir, f));
+    if ((ITEM_TABLE_FILE.test(f) || CATALOGUE_LOG_PATTERN.test(f)) && !live.has(f)) unlinkSync(join(dir, f));
   }
 }
 
@@ -867,8 +956,13 @@ export interface CatalogueUpdate {
   /**
    * Rebuild the saved HNSW index over the new item table (same graph parameters, Φ recomputed)
    * instead of updating it: for an added item whose vector exceeds Φ. O(catalogue), like `index build`.
+   * Implies a compaction.
    */
   rebuildIndex?: boolean;
+  /** Fold the catalogue log into a new revision now (else: once it reaches `compactFraction`). */
+  compact?: boolean;
+  /** Fold the log in once it has written or removed this fraction of the base catalogue (default COMPACT_FRACTION). */
+  compactFraction?: number;
 }
 
 export interface CatalogueUpdateReport {
@@ -882,8 +976,16 @@ export interface CatalogueUpdateReport {
   missing: string[];
   itemCount: number;
   liveItems: number;
-  /** Whether a saved HNSW index was updated too (else only the item table: exact search). */
+  /** Whether there is a saved HNSW index (served with the log beside it; updated at compaction). */
   indexUpdated: boolean;
+  /** Whether the log was folded into a new revision by this update. */
+  compacted: boolean;
+  /** Update records in the catalogue log after this update (0 after a compaction). */
+  logRecords: number;
+  /** Bytes of a torn log tail (an interrupted earlier update) cut off before appending. */
+  truncatedBytes: number;
+  /** Added or replaced items with no window keys for the ranker's privileged window counts (./catalogueLog.ts). */
+  withoutWindowKeys: number;
 }
 
 /** List fields in raw item rows join their values with this (the dataset loaders' default). */
@@ -962,34 +1064,6 @@ function itemVocabs(bundle: ServingBundle): Map<string, Vocab> {
   return out;
 }
 
-/** Columns of `base` grown to `size` rows (new rows: missing values), with `rows` of `add` scattered in. */
-function scatterColumns(base: Columns, size: number, add: Columns | null, rows: Int32Array): Columns {
-  const out: Columns = { size, cat: {}, seq: {}, num: {}, labels: {}, extra: {} };
-  for (const [k, v] of Object.entries(base.cat)) {
-    const c = new Int32Array(size);
-    c.set(v);
-    const a = add?.cat[k];
-    if (a) for (let i = 0; i < rows.length; i++) c[rows[i]!] = a[i]!;
-    out.cat[k] = c;
-  }
-  for (const [k, v] of Object.entries(base.num)) {
-    const c = new Float32Array(size);
-    c.set(v);
-    const a = add?.num[k];
-    if (a) for (let i = 0; i < rows.length; i++) c[rows[i]!] = a[i]!;
-    out.num[k] = c;
-  }
-  for (const [k, v] of Object.entries(base.seq)) {
-    const L = v.maxLen;
-    const c = new Int32Array(size * L).fill(-1);
-    c.set(v.ids);
-    const a = add?.seq[k];
-    if (a) for (let i = 0; i < rows.length; i++) c.set(a.ids.subarray(i * L, (i + 1) * L), rows[i]! * L);
-    out.seq[k] = { ids: c, maxLen: L };
-  }
-  return out;
-}
-
 /** Runs `fn` holding `DIR/.kdrec-update.lock` (two concurrent updates would both write revision r + 1). */
 function withUpdateLock<T>(dir: string, fn: () => T): T {
   const lock = join(dir, '.kdrec-update.lock');
@@ -1012,11 +1086,33 @@ function withUpdateLock<T>(dir: string, fn: () => T): T {
   }
 }
 
+/** The log is folded into a new revision once it has written or removed this fraction of the base catalogue. */
+export const COMPACT_FRACTION = 0.1;
+
+/** Columns of one encoded batch as plain arrays (a log record's). */
+function columnsToArrays(c: Columns | null): Pick<LogUpdate, 'cat' | 'num' | 'seq'> {
+  const out: Pick<LogUpdate, 'cat' | 'num' | 'seq'> = { cat: {}, num: {}, seq: {} };
+  if (c === null) return out;
+  for (const [k, v] of Object.entries(c.cat)) out.cat[k] = Array.from(v);
+  for (const [k, v] of Object.entries(c.num)) out.num[k] = Array.from(v);
+  for (const [k, v] of Object.entries(c.seq)) out.seq[k] = Array.from(v.ids);
+  return out;
+}
+
+/** The saved index's largest MIPS bound Φ (0: none, or no saved index). */
+function savedIndexPhi(dir: string, m: ExportManifest): number {
+  if (!hasSavedIndex(dir, m)) return 0;
+  const meta = runLoaderSync(readJson<IndexMeta>(join(dir, indexMetaFile(m))));
+  return meta.ranges?.[meta.ranges.length - 1]?.phi ?? meta.phi;
+}
+
 /**
- * Adds, replaces and removes catalogue items of an export in place, without a rebuild: the item ids,
- * item features (pre-ranker inputs), item vectors + live mask and, when one is saved, the HNSW index
- * move together to revision r + 1 (see the file header for the commit protocol). An added id that
- * exists takes its row back (replaced); an id both added and removed is refused.
+ * Adds, replaces and removes catalogue items of an export without a rebuild: the update is encoded
+ * (item columns as the dataset builder encodes them, vectors by the export's item tower) and
+ * appended as one record to the revision's catalogue log (./catalogueLog.ts), which every loader
+ * applies; once the log has touched COMPACT_FRACTION of the catalogue (or `compact` / `rebuildIndex`
+ * asks) it is folded into revision r + 1 by `compactCatalogue`. An added id that exists takes its row
+ * back (replaced); an id both added and removed is refused.
  */
 export function updateCatalogue(dir: string, update: CatalogueUpdate): CatalogueUpdateReport {
   return withUpdateLock(dir, () => {
@@ -1024,8 +1120,7 @@ export function updateCatalogue(dir: string, update: CatalogueUpdate): Catalogue
     const m = bundle.manifest;
     const N = m.itemCount;
     const D = m.dim;
-    const index = hasSavedIndex(dir, m) ? HnswIndex.load(dir, bundle, { mode: 'load' }) : null;
-    const live = bundle.itemLive ? Uint8Array.from(bundle.itemLive) : new Uint8Array(N).fill(1);
+    const live = bundle.itemLive ? bundle.itemLive : new Uint8Array(N).fill(1);
 
     const addIds = update.add?.ids ?? [];
     const adding = new Map<string, number>();
@@ -1057,7 +1152,6 @@ export function updateCatalogue(dir: string, update: CatalogueUpdate): Catalogue
       const r = bundle.itemRow.get(id);
       addRows[i] = r ?? N + added++;
     });
-    const N2 = N + added;
     let addCols: Columns | null = null;
     let addVectors: Float32Array = new Float32Array(0);
     if (update.add !== undefined && addIds.length > 0) {
@@ -1065,81 +1159,138 @@ export function updateCatalogue(dir: string, update: CatalogueUpdate): Catalogue
       addVectors = itemTowerVectors(bundle.itemTower, addCols);
     }
 
-    // The index first: an added vector above the MIPS bound Φ fails here, before anything is written.
-    if (index !== null && !update.rebuildIndex) {
-      if (removeRows.length > 0) index.remove(Int32Array.from(removeRows));
-      try {
-        if (addIds.length > 0) index.add(addRows, addVectors);
-      } catch (err) {
-        if (!/exceeds the index's bound/.test((err as Error).message)) throw err;
-        const over = addIds.filter(
-          (_, i) => Math.hypot(...addVectors.subarray(i * D, (i + 1) * D)) > index.phi * (1 + 1e-6) ** 0.5,
-        );
+    // An added vector above the saved graph's MIPS bound Φ could not join it at compaction: refused
+    // here, before anything is written, unless the index is to be rebuilt.
+    const phi = savedIndexPhi(dir, bundle.baseManifest);
+    if (phi > 0 && !update.rebuildIndex) {
+      const norms = addIds.map((_, i) => Math.hypot(...addVectors.subarray(i * D, (i + 1) * D)));
+      const over = addIds.filter((_, i) => norms[i]! ** 2 > phi * phi * PHI_SLACK);
+      if (over.length > 0)
         throw new Error(
-          `${(err as Error).message.replace(/; rebuild the index$/, '')}: item(s) ${over.slice(0, 10).join(', ')}; nothing was written — rerun with --rebuild-index (a full index build) to add them`,
+          `index add: item vector norm ${Math.max(...norms).toFixed(4)} exceeds the index's bound Φ = ${phi.toFixed(4)} (set at build time): item(s) ${over.slice(0, 10).join(', ')}; nothing was written — rerun with --rebuild-index (a full index build) to add them`,
         );
-      }
     }
-    const items = scatterColumns(bundle.items, N2, addCols, addRows);
-    const itemIds = bundle.itemIds.slice();
-    for (let i = 0; i < addIds.length; i++) itemIds[addRows[i]!] = addIds[i]!;
-    const vectors = new Float32Array(N2 * D);
-    vectors.set(bundle.itemVectors);
-    for (let i = 0; i < addRows.length; i++)
-      vectors.set(addVectors.subarray(i * D, (i + 1) * D), addRows[i]! * D);
-    const live2 = new Uint8Array(N2);
-    live2.set(live);
-    for (const r of removeRows) live2[r] = 0;
-    for (const r of addRows) live2[r] = 1;
 
-    const revision = (m.revision ?? 0) + 1;
-    const names = revisionFileNames(revision);
-    writeJson(join(dir, names.itemIds), itemIds);
-    const fields = new Set([...Object.keys(items.cat), ...Object.keys(items.seq), ...Object.keys(items.num)]);
-    writeSafetensors(join(dir, names.itemFeatures), columnsToTensors(items, fields));
-    writeSafetensors(join(dir, names.itemVectors), {
-      vectors: { dtype: 'F32', shape: [N2, D], data: vectors },
-      live: { dtype: 'I32', shape: [N2], data: Int32Array.from(live2) },
-    });
-    const next: ExportManifest = {
-      ...m,
-      revision,
-      itemCount: N2,
-      files: {
-        ...m.files,
-        itemIds: names.itemIds,
-        itemFeatures: names.itemFeatures,
-        itemVectors: names.itemVectors,
-      },
-    };
-    const saved =
-      index !== null && update.rebuildIndex
-        ? new HnswIndex(D, vectors, m.scoreFn, {
-            metric: index.metric,
-            connectivity: index.opts.connectivity,
-            expansionAdd: index.opts.expansionAdd,
-            expansionSearch: index.opts.expansionSearch,
-            live: live2,
-            // A graph built without the MIPS transform (--raw-ip) stays without it; norm ranges stay.
-            ...(index.phi === 0 ? { phi: 0 } : { normRanges: index.phis.length }),
-          })
-        : index;
-    if (saved !== null) {
-      saved.writeFiles(dir, next, names.indexGraph, names.indexMeta);
-      next.files.index = names.indexMeta;
-    } else delete next.files.index;
-    commitManifest(dir, m, next);
-    let liveItems = 0;
-    for (let i = 0; i < N2; i++) liveItems += live2[i]!;
+    let truncatedBytes = 0;
+    if (addIds.length > 0 || removeRows.length > 0) {
+      ({ truncatedBytes } = appendCatalogueLog(
+        dir,
+        bundle.baseManifest,
+        { type: 'update', ids: addIds, rows: Array.from(addRows), removeRows, ...columnsToArrays(addCols) },
+        addVectors,
+      ));
+    }
+    const touched = (bundle.catalogueDelta?.touchedRows ?? 0) + addIds.length + removeRows.length;
+    const baseLive = bundle.catalogueDelta?.baseLiveCount ?? bundle.itemLive?.reduce((a, b) => a + b, 0) ?? N;
+    const compact =
+      update.compact === true ||
+      update.rebuildIndex === true ||
+      touched > (update.compactFraction ?? COMPACT_FRACTION) * Math.max(baseLive, 1);
+    const folded = compact ? compactLocked(dir, update.rebuildIndex ?? false) : null;
+    // Served rows after the update: the live ones, minus those removed, plus those (re)written.
+    const liveAfter = Uint8Array.from({ length: N + added }, (_, r) => (r < N ? live[r]! : 0));
+    for (const r of removeRows) liveAfter[r] = 0;
+    for (const r of addRows) liveAfter[r] = 1;
+    const appended = addIds.length > 0 || removeRows.length > 0;
     return {
-      revision,
+      revision: folded?.manifest.revision ?? m.revision ?? 0,
       added,
       replaced: addIds.length - added,
       removed: removeRows.length,
       missing,
-      itemCount: N2,
-      liveItems,
-      indexUpdated: index !== null,
+      itemCount: N + added,
+      liveItems: liveAfter.reduce((a, b) => a + b, 0),
+      indexUpdated: hasSavedIndex(dir, folded?.manifest ?? m),
+      compacted: folded !== null,
+      logRecords: folded !== null ? 0 : (bundle.catalogueDelta?.records ?? 0) + (appended ? 1 : 0),
+      truncatedBytes,
+      withoutWindowKeys: (m.ranker?.windowFeatures.length ?? 0) > 0 ? addIds.length : 0,
     };
   });
+}
+
+/**
+ * Folds the catalogue log into revision r + 1 (`kdrec index compact`): the item ids, item features,
+ * item vectors + live mask and, when one is saved, the HNSW index move together (the index's graph
+ * is loaded, the log's removed and rewritten rows taken out and its written rows added — O(log), or
+ * rebuilt over the whole table with `rebuildIndex`), every file under a new revision name, then
+ * `manifest.json` renamed over: the one commit point. Returns the new revision's bundle, or null
+ * when there was nothing to fold (no log and no rebuild asked).
+ */
+export function compactCatalogue(dir: string, opts: { rebuildIndex?: boolean } = {}): ServingBundle | null {
+  return withUpdateLock(dir, () => compactLocked(dir, opts.rebuildIndex ?? false));
+}
+
+function compactLocked(dir: string, rebuildIndex: boolean): ServingBundle | null {
+  const bundle = loadExport(dir);
+  const delta = bundle.catalogueDelta;
+  if (delta === null && !rebuildIndex) return null;
+  const base = bundle.baseManifest;
+  const m = bundle.manifest;
+  const N2 = m.itemCount;
+  const D = m.dim;
+  const vectors = bundle.itemVectors;
+  const live2 = bundle.itemLive ?? new Uint8Array(N2).fill(1);
+  let index: HnswIndex | null = null;
+  if (hasSavedIndex(dir, base)) {
+    // The saved graph holds the revision's own vectors: load it over them, not over the log's.
+    const baseVectors = runLoaderSync(itemVectorsLoader(dir, base));
+    index = HnswIndex.load(
+      dir,
+      { manifest: base, itemVectors: baseVectors.vectors, itemLive: baseVectors.live },
+      {
+        mode: 'load',
+      },
+    );
+    if (rebuildIndex) {
+      const rebuilt = new HnswIndex(D, vectors, m.scoreFn, {
+        metric: index.metric,
+        connectivity: index.opts.connectivity,
+        expansionAdd: index.opts.expansionAdd,
+        live: live2,
+        // A graph built without the MIPS transform (--raw-ip) stays without it; norm ranges stay.
+        ...(index.phi === 0 ? { phi: 0 } : { normRanges: index.phis.length }),
+      });
+      // The rebuilt graph keeps the tuned kind and ef (the figures are the build's measurement).
+      rebuilt.tuning = index.tuning;
+      index = rebuilt;
+    } else if (delta !== null) {
+      const out: number[] = [];
+      const baseLive = baseVectors.live;
+      const changed = new Uint8Array(N2);
+      for (const r of delta.changedRows) changed[r] = 1;
+      for (let r = 0; r < delta.baseItemCount; r++)
+        if ((baseLive === null || baseLive[r]) && (changed[r] || !live2[r])) out.push(r);
+      if (out.length > 0) index.remove(Int32Array.from(out));
+      const inRows = Array.from(delta.changedRows).filter((r) => live2[r]);
+      if (inRows.length > 0) index.add(Int32Array.from(inRows), vectorRows(vectors, D, inRows));
+    }
+  }
+  const revision = (base.revision ?? 0) + 1;
+  const names = revisionFileNames(revision);
+  const items = bundle.items;
+  writeJson(join(dir, names.itemIds), bundle.itemIds);
+  const fields = new Set([...Object.keys(items.cat), ...Object.keys(items.seq), ...Object.keys(items.num)]);
+  writeSafetensors(join(dir, names.itemFeatures), columnsToTensors(items, fields));
+  writeSafetensors(join(dir, names.itemVectors), {
+    vectors: { dtype: 'F32', shape: [N2, D], data: vectors },
+    live: { dtype: 'I32', shape: [N2], data: Int32Array.from(live2) },
+  });
+  const next: ExportManifest = {
+    ...base,
+    revision,
+    itemCount: N2,
+    files: {
+      ...base.files,
+      itemIds: names.itemIds,
+      itemFeatures: names.itemFeatures,
+      itemVectors: names.itemVectors,
+    },
+  };
+  if (index !== null) {
+    index.writeFiles(dir, next, names.indexGraph, names.indexMeta);
+    next.files.index = names.indexMeta;
+  } else delete next.files.index;
+  commitManifest(dir, base, next);
+  return loadExport(dir);
 }

@@ -24,6 +24,13 @@ import type { Batch, Columns } from '../data/batch.js';
 import { type Field, normalizeInPlace, Schema } from '../data/schema.js';
 import { readSafetensors, readSafetensorsAsync, type SafetensorsFile } from '../engine/safetensors.js';
 import { hashBucket, Vocab, type VocabJSON } from '../engine/vocab.js';
+import {
+  applyCatalogueLog,
+  type CatalogueDelta,
+  type ItemTable,
+  readCatalogueLog,
+  withoutLoggedKeys,
+} from './catalogueLog.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type ExportManifest } from './export.js';
 import { CompiledGraph, type GraphDesc, type GraphWeight } from './graph.js';
 import { OnlinePrivileged } from './onlinePrivileged.js';
@@ -425,6 +432,8 @@ interface BundleParts {
   rankPrivileged: OnlinePrivileged | null;
   itemVectors: Float32Array;
   itemLive: Uint8Array | null;
+  catalogueDelta: CatalogueDelta | null;
+  baseManifest: ExportManifest;
   items: Columns;
   itemIds: string[];
   itemRow: Map<string, number>;
@@ -448,6 +457,12 @@ export class ServingBundle {
   readonly itemVectors: Float32Array;
   /** 1 per catalogue row still served, 0 for a removed item; null when nothing was removed. */
   readonly itemLive: Uint8Array | null;
+  /**
+   * What the catalogue log (./catalogueLog.ts) changed on top of the revision's files (null: no
+   * logged update). `manifest.itemCount` counts the log's rows; `baseManifest` is the file as read.
+   */
+  readonly catalogueDelta: CatalogueDelta | null;
+  readonly baseManifest: ExportManifest;
   readonly items: Columns;
   /** Raw id of each catalogue row (removed rows keep theirs: a re-added id takes its row back). */
   readonly itemIds: string[];
@@ -472,6 +487,8 @@ export class ServingBundle {
     this.rankPrivileged = p.rankPrivileged;
     this.itemVectors = p.itemVectors;
     this.itemLive = p.itemLive;
+    this.catalogueDelta = p.catalogueDelta;
+    this.baseManifest = p.baseManifest;
     this.items = p.items;
     this.itemIds = p.itemIds;
     this.itemRow = p.itemRow;
@@ -660,7 +677,7 @@ export class ServingBundle {
 
 /** Loads an export directory (see the file header for the two drivers). */
 export function* bundleLoader(dir: string): Loader<ServingBundle> {
-  const m = yield* manifestLoader(dir);
+  let m = yield* manifestLoader(dir);
   yield* exportFilesLoader(dir, m);
   const schema = Schema.fromJSON(m.schema);
   const wf = yield* readTensors(join(dir, m.files.weights));
@@ -677,14 +694,25 @@ export function* bundleLoader(dir: string): Loader<ServingBundle> {
   const rank = m.files.rank ? yield* graph(m.files.rank) : null;
   if (userTower.outDim !== m.dim)
     throw new Error(`${dir}: user tower width ${userTower.outDim} differs from manifest dim ${m.dim}`);
-  const { vectors, live } = yield* itemVectorsLoader(dir, m);
-  const items = yield* columnsLoader(join(dir, m.files.itemFeatures), m.itemCount);
+  const base = yield* itemVectorsLoader(dir, m);
+  const baseItems = yield* columnsLoader(join(dir, m.files.itemFeatures), m.itemCount);
   const idsPath = join(dir, m.files.itemIds);
-  const itemIds = yield* parseStringArray(idsPath, yield* readText(idsPath));
-  if (itemIds.length !== m.itemCount)
+  const baseIds = yield* parseStringArray(idsPath, yield* readText(idsPath));
+  if (baseIds.length !== m.itemCount)
     throw new Error(
-      `${dir}: ${m.files.itemIds} has ${itemIds.length} ids, manifest itemCount ${m.itemCount}`,
+      `${dir}: ${m.files.itemIds} has ${baseIds.length} ids, manifest itemCount ${m.itemCount}`,
     );
+  // Updates appended since this revision (./catalogueLog.ts), applied on top of its files.
+  const log = readCatalogueLog(dir, m);
+  let table: ItemTable = { itemIds: baseIds, items: baseItems, vectors: base.vectors, live: base.live };
+  let catalogueDelta: CatalogueDelta | null = null;
+  const baseManifest = m;
+  if (log !== null && log.updates.length > 0) {
+    yield* pause();
+    ({ table, delta: catalogueDelta } = applyCatalogueLog(table, m.dim, log));
+    m = { ...m, itemCount: table.itemIds.length };
+  }
+  const { itemIds, items, vectors, live } = table;
   const itemRow = yield* indexIds(itemIds);
   let users: Columns | null = null;
   let userRow = new Map<string, number>();
@@ -721,7 +749,10 @@ export function* bundleLoader(dir: string): Loader<ServingBundle> {
           throw new Error(
             `${keysPath}: expected I32 'keys/${d.field}' [≤ ${m.itemCount}, ${d.keysPerItem}], got ${t ? `${t.dtype} [${t.shape.join(', ')}]` : 'none'}`,
           );
-        keys[d.field] = t.data;
+        keys[d.field] =
+          catalogueDelta === null
+            ? t.data
+            : withoutLoggedKeys(t.data, d.keysPerItem, m.itemCount, catalogueDelta);
       }
     }
     for (const f of rank.inputs.num) {
@@ -755,6 +786,8 @@ export function* bundleLoader(dir: string): Loader<ServingBundle> {
     rankPrivileged,
     itemVectors: vectors,
     itemLive: live,
+    catalogueDelta,
+    baseManifest,
     items,
     itemIds,
     itemRow,

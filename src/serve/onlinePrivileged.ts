@@ -53,6 +53,21 @@ export class OnlinePrivileged {
   }
 
   /**
+   * Whether catalogue `row` has window keys for every window feature. Items added or replaced by
+   * `kdrec index add` have none (./catalogueLog.ts `withoutLoggedKeys`): their counts are 0, and
+   * /recommend flags them.
+   */
+  hasKeys(row: number): boolean {
+    return this.decls.every((d) => {
+      const keys = this.itemKeys[d.field]!;
+      const K = d.keysPerItem;
+      if ((row + 1) * K > keys.length) return false;
+      for (let j = 0; j < K; j++) if (keys[row * K + j]! >= 0) return true;
+      return false;
+    });
+  }
+
+  /**
    * Normalised privileged columns for candidate catalogue `rows` of one user as of time `t` (unix
    * seconds), from the user's `history` (any order; later events are ignored by the window).
    */

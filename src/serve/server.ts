@@ -292,6 +292,7 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       exportCreatedAt: s.bundle.manifest.createdAt,
       items: s.index.size(),
       index: s.indexKind,
+      indexTuning: s.indexTuning,
       prerank: s.bundle.prerank !== null,
       rank: s.bundle.rank !== null,
       loadedAt: s.loadedAt,
@@ -416,6 +417,10 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
           prerank: num(res.prerankScores[i]!),
           rank: num(res.rankScores[i]!),
         },
+        // An item added after export has no window keys: its privileged counts were 0 (onlinePrivileged.ts).
+        ...(bundle.rankPrivileged !== null && !bundle.rankPrivileged.hasKeys(row)
+          ? { noWindowKeys: true }
+          : {}),
       })),
       coldStart: user.coldStart,
       stages: ['recall', ...(bundle.prerank ? ['prerank'] : []), ...(bundle.rank ? ['rank'] : [])],

@@ -28,6 +28,7 @@ import {
   runLoaderSync,
   type ServingBundle,
 } from './bundle.js';
+import type { IndexTuning } from './indexEval.js';
 import { OnlineUserState } from './userStateStore.js';
 
 export interface ServingState {
@@ -35,6 +36,8 @@ export interface ServingState {
   bundle: ServingBundle;
   index: VectorIndex;
   indexKind: 'hnsw' | 'exact';
+  /** What the saved HNSW index was tuned to and measured at build time (null: exact, or untuned). */
+  indexTuning: IndexTuning | null;
   loadedAt: string;
   /** The export's user-state encoder (./userStateStore.ts), null when its model reads no user state. */
   userState: OnlineUserState | null;
@@ -64,16 +67,18 @@ function* servingStateLoader(dir: string, index: IndexChoice, search: SearchOpti
       `${dir}: partial export: ${INDEX_META} is missing but the index graph ${INDEX_FILE} is there (rebuild it with \`kdrec index build\`, or delete ${INDEX_FILE} to serve exact search)`,
     );
   const useHnsw = index === 'hnsw' || (index === 'auto' && saved);
+  const hnsw = useHnsw
+    ? yield* HnswIndex.loader(dir, bundle, {
+        mode: 'view',
+        ...(search.ef !== undefined ? { expansionSearch: search.ef } : {}),
+      })
+    : null;
   return {
     dir,
     bundle,
-    index: useHnsw
-      ? yield* HnswIndex.loader(dir, bundle, {
-          mode: 'view',
-          ...(search.ef !== undefined ? { expansionSearch: search.ef } : {}),
-        })
-      : new ExactIndex(m.dim, bundle.itemVectors, 2000, bundle.itemLive),
+    index: hnsw ?? new ExactIndex(m.dim, bundle.itemVectors, 2000, bundle.itemLive),
     indexKind: useHnsw ? 'hnsw' : 'exact',
+    indexTuning: hnsw?.tuning ?? null,
     loadedAt: new Date().toISOString(),
     userState: OnlineUserState.forExport(bundle),
   };

@@ -74,8 +74,12 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('kdrec index add', () => {
-  for (const scoreFn of ['cosine', 'dot'] as const) {
-    test(`${scoreFn}: an added item gets the full export's vector, index score and pre-rank score`, async () => {
+  for (const [scoreFn, mode] of [
+    ['cosine', 'log'],
+    ['dot', 'log'],
+    ['dot', 'compacted'],
+  ] as const) {
+    test(`${scoreFn}, ${mode}: an added item gets the full export's vector, index score and pre-rank score`, async () => {
       const full = tinyExport({ scoreFn, seed: 5 });
       const A = loadExport(full.dir);
       const N = full.items.size;
@@ -94,15 +98,33 @@ describe('kdrec index add', () => {
       }).save(dir, partial.manifest);
       const csv = join(dir, 'new_items.csv');
       writeFileSync(csv, rawCsv(A, [keep, keep + 1, keep + 2, keep + 3, keep + 4, keep + 5]));
-      const out = await runIndexCli(['index', 'add', '--export', dir, '--items', csv]);
+      const vectorsFile = readFileSync(join(dir, partial.manifest.files.itemVectors));
+      // The log alone (no automatic compaction), or the log folded in by `index compact`.
+      const out = await runIndexCli([
+        'index',
+        'add',
+        '--export',
+        dir,
+        '--items',
+        csv,
+        '--compact-fraction',
+        '1',
+      ]);
       assert.match(
         out,
-        /revision 1: 6 added, 0 replaced, 0 removed; 60 items served \(60 rows\); HNSW index updated/,
+        /revision 0 \+ 1 logged update\(s\): 6 added, 0 replaced, 0 removed; 60 items served \(60 rows\); HNSW index \+ exact search over the log/,
       );
+      // Appended, not rewritten: the revision's item table and graph are the same files, unchanged.
+      assert.deepEqual(readManifest(dir), partial.manifest);
+      assert.ok(vectorsFile.equals(readFileSync(join(dir, partial.manifest.files.itemVectors))));
+      assert.ok(existsSync(join(dir, 'catalogue.r0.log')));
+      if (mode === 'compacted')
+        assert.match(await runIndexCli(['index', 'compact', '--export', dir]), /revision 1: 60 rows/);
 
       const s = loadServingState(dir, 'hnsw');
       const B = s.bundle;
-      assert.equal(B.manifest.revision, 1);
+      assert.equal(B.manifest.revision ?? 0, mode === 'log' ? 0 : 1);
+      assert.equal(B.catalogueDelta === null, mode === 'compacted');
       assert.equal(B.manifest.itemCount, N);
       assert.deepEqual(B.itemIds, A.itemIds);
       // Same item columns (the encoder matches the dataset builder's) and the same vectors (the
@@ -138,13 +160,17 @@ describe('kdrec index add', () => {
   test('an id already in the catalogue is replaced in its row; a vector above Φ is refused before any write', async () => {
     const ex = tinyExport({ scoreFn: 'dot', seed: 6 });
     const A = loadExport(ex.dir);
-    await runIndexCli(['index', 'build', '--export', ex.dir]);
+    // The MIPS graph (the tuner may choose the plain inner-product one, which has no bound Φ).
+    await runIndexCli(['index', 'build', '--export', ex.dir, '--no-tune']);
     // Row 0 re-sent with row 1's features: same row, row 1's vector.
     const csv = join(ex.dir, 'replace.csv');
     writeFileSync(csv, rawCsv(A, [1]).replace(A.itemIds[1]!, A.itemIds[0]!));
     const out = await runIndexCli(['index', 'add', '--export', ex.dir, '--items', csv, '--json']);
     const r = JSON.parse(out);
-    assert.deepEqual([r.revision, r.added, r.replaced, r.itemCount, r.liveItems], [1, 0, 1, 60, 60]);
+    assert.deepEqual(
+      [r.revision, r.added, r.replaced, r.itemCount, r.liveItems, r.compacted, r.logRecords],
+      [0, 0, 1, 60, 60, false, 1],
+    );
     const B = loadExport(ex.dir);
     const D = A.manifest.dim;
     // Row 0 now holds item 0's id with item 1's other features, embedded by the item tower.
@@ -161,6 +187,18 @@ describe('kdrec index add', () => {
     assert.notDeepEqual(B.itemVectors.subarray(0, D), A.itemVectors.subarray(0, D));
     assert.deepEqual(B.itemVectors.subarray(D), A.itemVectors.subarray(D), 'other rows untouched');
     assert.equal(HnswIndex.load(ex.dir, B).size(), 60);
+    // The replaced row is found by its new vector (the log's exact search), not its old one (the graph's).
+    const hnsw = loadServingState(ex.dir, 'hnsw').index;
+    const newVec = B.itemVectors.subarray(0, D);
+    assert.deepEqual(
+      [...hnsw.search(newVec, 5).keys].filter((k) => k === 0).length,
+      [...loadServingState(ex.dir, 'exact').index.search(newVec, 5).keys].filter((k) => k === 0).length,
+    );
+    assert.equal(
+      new Set(hnsw.search(newVec, 60).keys).size,
+      hnsw.search(newVec, 60).keys.length,
+      'no row twice',
+    );
 
     // A price far outside the catalogue's range makes a vector longer than Φ: refused, nothing written.
     const before = readFileSync(join(ex.dir, 'manifest.json'), 'utf8');
@@ -177,7 +215,10 @@ describe('kdrec index add', () => {
     const rebuilt = JSON.parse(
       await runIndexCli(['index', 'add', '--export', ex.dir, '--items', big, '--rebuild-index', '--json']),
     );
-    assert.deepEqual([rebuilt.revision, rebuilt.added, rebuilt.liveItems], [2, 1, 61]);
+    assert.deepEqual(
+      [rebuilt.revision, rebuilt.added, rebuilt.liveItems, rebuilt.compacted],
+      [1, 1, 61, true],
+    );
     const s = loadServingState(ex.dir, 'hnsw');
     const row = s.bundle.itemRow.get('new1')!;
     const v = s.bundle.itemVectors.subarray(row * D, (row + 1) * D);
@@ -232,7 +273,10 @@ describe('kdrec index remove', () => {
     const top = cascade(before);
     const victims = [...top.items.slice(0, 2)].map((r) => before.bundle.itemIds[r]!);
     const out = await runIndexCli(['index', 'remove', '--export', ex.dir, '--ids', victims.join(',')]);
-    assert.match(out, /revision 1: 0 added, 0 replaced, 2 removed; 58 items served \(60 rows\)/);
+    assert.match(
+      out,
+      /revision 0 \+ 1 logged update\(s\): 0 added, 0 replaced, 2 removed; 58 items served \(60 rows\)/,
+    );
 
     for (const [kind, s] of [
       ['hnsw', loadServingState(ex.dir, 'hnsw')],
@@ -274,7 +318,10 @@ describe('kdrec index remove', () => {
         '--json',
       ]),
     );
-    assert.deepEqual([skipped.revision, skipped.removed, skipped.missing], [2, 0, ['nope', victims[0]]]);
+    assert.deepEqual(
+      [skipped.revision, skipped.removed, skipped.missing, skipped.logRecords],
+      [0, 0, ['nope', victims[0]], 1],
+    );
 
     // Re-adding a removed id takes its old row back and serves it again.
     const csv = join(ex.dir, 'back.csv');
@@ -282,7 +329,8 @@ describe('kdrec index remove', () => {
     writeFileSync(csv, rawCsv(before.bundle, [row0]));
     await runIndexCli(['index', 'add', '--export', ex.dir, '--items', csv]);
     const after = loadServingState(ex.dir);
-    assert.equal(after.bundle.manifest.revision, 3);
+    assert.equal(after.bundle.manifest.revision, undefined, 'logged, not compacted');
+    assert.equal(after.bundle.catalogueDelta?.records, 2);
     assert.equal(after.bundle.itemRow.get(victims[0]!), row0);
     assert.equal(after.index.size(), 59);
     assert.equal(cascade(after).items[0], row0);
@@ -293,13 +341,13 @@ describe('kdrec index remove', () => {
     await runIndexCli(['index', 'build', '--export', ex.dir]);
     const m0 = readManifest(ex.dir);
     const ids = loadExport(ex.dir).itemIds;
-    updateCatalogue(ex.dir, { remove: [ids[0]!] });
+    updateCatalogue(ex.dir, { remove: [ids[0]!], compact: true });
     const m1 = readManifest(ex.dir);
     // Revision 0's files are still there for a reader that read the old manifest a moment ago.
     for (const f of [m0.files.itemIds, m0.files.itemVectors, 'index.json', 'index.usearch'])
       assert.ok(existsSync(join(ex.dir, f)), f);
     assert.notEqual(m1.files.itemVectors, m0.files.itemVectors);
-    updateCatalogue(ex.dir, { remove: [ids[1]!] });
+    updateCatalogue(ex.dir, { remove: [ids[1]!], compact: true });
     const m2 = readManifest(ex.dir);
     for (const f of [m0.files.itemIds, m0.files.itemVectors, 'index.json', 'index.usearch'])
       assert.ok(!existsSync(join(ex.dir, f)), `${f} (two revisions back) is deleted`);
@@ -355,4 +403,149 @@ test('a running server picks an update up through its existing reload (no mutati
   } finally {
     await svc.app.close();
   }
+});
+
+describe('catalogue log', () => {
+  test('logged updates serve like their compaction and a full rebuild; a torn tail is ignored with a warning and cut by the next append', async () => {
+    const ex = tinyExport({ scoreFn: 'dot', seed: 21, ranker: {} });
+    await runIndexCli(['index', 'build', '--export', ex.dir]);
+    const A = loadExport(ex.dir);
+    const D = A.manifest.dim;
+    // Five new items (the features of rows 0..4 under new ids), two removed.
+    const csv = join(ex.dir, 'new.csv');
+    writeFileSync(
+      csv,
+      rawCsv(A, [0, 1, 2, 3, 4])
+        .split('\n')
+        .map((l, i) => (i === 0 || l === '' ? l : l.replace(/^[^,]+/, `n${i - 1}`)))
+        .join('\n'),
+    );
+    const added = JSON.parse(
+      await runIndexCli([
+        'index',
+        'add',
+        '--export',
+        ex.dir,
+        '--items',
+        csv,
+        '--compact-fraction',
+        '1',
+        '--json',
+      ]),
+    );
+    assert.deepEqual([added.added, added.logRecords, added.withoutWindowKeys], [5, 1, 5]);
+    const gone = [A.itemIds[10]!, A.itemIds[11]!];
+    await runIndexCli([
+      'index',
+      'remove',
+      '--export',
+      ex.dir,
+      '--ids',
+      gone.join(','),
+      '--compact-fraction',
+      '1',
+    ]);
+
+    const L = loadServingState(ex.dir, 'hnsw');
+    const Lx = loadServingState(ex.dir, 'exact');
+    assert.equal(L.bundle.catalogueDelta?.records, 2);
+    assert.equal(L.bundle.manifest.itemCount, 65);
+    assert.deepEqual(L.bundle.itemIds.slice(60), ['n0', 'n1', 'n2', 'n3', 'n4']);
+    assert.equal(L.bundle.itemVectors.length, 65 * D);
+    assert.deepEqual([L.bundle.itemLive![10], L.bundle.itemLive![11], L.index.size()], [0, 0, 63]);
+    // No window keys for the added rows: flagged, not guessed.
+    assert.equal(L.bundle.rankPrivileged!.hasKeys(60), false);
+    assert.equal(L.bundle.rankPrivileged!.hasKeys(0), true);
+    const u = A.userVector(A.encodeUser({ userId: userToken(2) }));
+    const exact = Lx.index.search(u, 65);
+    assert.equal(exact.keys.length, 63);
+    const approx = L.index.search(u, 20);
+    const want = new Set(exact.keys.slice(0, 20));
+    assert.equal(new Set(approx.keys).size, approx.keys.length, 'no row twice');
+    assert.ok(![...approx.keys].some((r) => r === 10 || r === 11), 'removed rows are not recalled');
+    const hit = [...approx.keys].filter((r) => want.has(r)).length;
+    assert.ok(hit >= 18, `HNSW + log recall@20 ${hit}/20`);
+
+    // A crash mid-append: a third record cut short. Loaders apply the two whole ones and warn.
+    const logPath = join(ex.dir, 'catalogue.r0.log');
+    const whole = readFileSync(logPath);
+    await runIndexCli([
+      'index',
+      'remove',
+      '--export',
+      ex.dir,
+      '--ids',
+      A.itemIds[12]!,
+      '--compact-fraction',
+      '1',
+    ]);
+    const three = readFileSync(logPath);
+    writeFileSync(logPath, three.subarray(0, three.length - 7));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const T = loadExport(ex.dir);
+      await new Promise((r) => setImmediate(r));
+      assert.equal(T.catalogueDelta?.records, 2);
+      assert.equal(T.itemLive![12], 1, 'the torn update is not applied');
+      assert.ok(
+        warnings.some((w) => /torn tail of \d+ bytes after 2 whole update record\(s\)/.test(w)),
+        warnings.join('; '),
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const again = JSON.parse(
+      await runIndexCli([
+        'index',
+        'remove',
+        '--export',
+        ex.dir,
+        '--ids',
+        A.itemIds[12]!,
+        '--compact-fraction',
+        '1',
+        '--json',
+      ]),
+    );
+    assert.equal(again.truncatedBytes, three.length - 7 - whole.length);
+    assert.equal(again.logRecords, 3);
+    assert.deepEqual(readFileSync(logPath), three, 'the re-done update is the record the crash cut');
+
+    // Compaction: a new revision holding the same catalogue; the graph now holds the added items.
+    assert.match(await runIndexCli(['index', 'compact', '--export', ex.dir]), /revision 1: 65 rows/);
+    const C = loadServingState(ex.dir, 'hnsw');
+    const Cx = loadServingState(ex.dir, 'exact');
+    assert.equal(C.bundle.catalogueDelta, null);
+    assert.deepEqual(C.bundle.itemIds, Lx.bundle.itemIds);
+    assert.deepEqual(C.bundle.itemVectors, Lx.bundle.itemVectors);
+    assert.equal(C.index.size(), 62);
+    for (const k of Object.keys(A.items.cat))
+      assert.deepEqual(C.bundle.items.cat[k], Lx.bundle.items.cat[k], k);
+    // The added rows have no window keys after compaction either (the rank keys file is the export's).
+    assert.equal(C.bundle.rankPrivileged!.hasKeys(60), false);
+    const afterLog = Lx.index.search(u, 65);
+    const compacted = Cx.index.search(u, 65);
+    assert.deepEqual(
+      [...compacted.keys],
+      [...afterLog.keys].filter((r) => r !== 12),
+    );
+    // A full rebuild of the index over the compacted table serves the same items.
+    await runIndexCli(['index', 'build', '--export', ex.dir]);
+    const R = loadServingState(ex.dir, 'hnsw');
+    assert.equal(R.index.size(), 62);
+    const rebuilt = new Set(R.index.search(u, 20).keys);
+    const exact20 = compacted.keys.slice(0, 20);
+    assert.ok(exact20.filter((r) => rebuilt.has(r)).length >= 18);
+    assert.ok(!existsSync(logPath), 'the folded log goes once no manifest in use refers to it');
+
+    // A log left over from another export of the same directory is refused, never applied.
+    const other = tinyExport({ scoreFn: 'dot', seed: 22 });
+    writeFileSync(join(other.dir, 'catalogue.r0.log'), three);
+    assert.throws(
+      () => loadExport(other.dir),
+      /the log belongs to the export of .* delete the log or restore its export/,
+    );
+  });
 });
