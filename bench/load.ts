@@ -25,7 +25,7 @@
  *
  *   npx tsx bench/load.ts [--items 100000] [--dim 64] [--index hnsw|exact] [--duration 15]
  *                         [--connections 8] [--rate R] [--workers 1] [--warmup 3] [--reload]
- *                         [--keep DIR (reuse its export)] [--serve-args '--rate-limit off ...']
+ *                         [--keep DIR (reuse its export)] [--serve-args='--rate-limit off ...']
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -83,10 +83,15 @@ export function bearerChecker(token: string): (authorization: string | undefined
   };
 }
 
+/** `/admin` and everything under it (a request URL, query string allowed). */
+export function isAdminPath(url: string): boolean {
+  const path = url.split('?', 1)[0]!;
+  return path === '/admin' || path.startsWith('/admin/');
+}
+
 /** Requests that change what the server serves: the admin routes and user events. */
 export function isWriteRequest(method: string, url: string): boolean {
-  const path = url.split('?', 1)[0]!;
-  return path.startsWith('/admin/') || path === '/admin' || (method === 'POST' && path === '/events');
+  return isAdminPath(url) || (method === 'POST' && url.split('?', 1)[0] === '/events');
 }
 
 /** A rate limit: at most `max` requests per client in every window of `windowMs`. */
@@ -109,7 +114,7 @@ export function parseRateLimit(text: string, flag: string): RateLimit | null {
 
 /**
  * Defaults, per client address and per server process. Reads: 1000/s — above what one process
- * answers (one process reached 315 requests/s closed-loop at 1M items, BENCHMARKS.md "HTTP load test"), so
+ * answers (one process reached 315–400 requests/s closed-loop at 1M/100k items, BENCHMARKS.md "HTTP load test"), so
  * behind a load balancer, where every request may carry the balancer's address (unless
  * `--trust-proxy` names it), the limit never caps normal traffic; it stops a runaway client (a
  * retry loop) hitting a process directly. Capacity control belongs to the balancer. Admin: 60/min —

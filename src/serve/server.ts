@@ -25,6 +25,7 @@ import {
   bearerChecker,
   DEFAULT_ADMIN_RATE_LIMIT,
   DEFAULT_RATE_LIMIT,
+  isAdminPath,
   isWriteRequest,
   type RateLimit,
 } from './auth.js';
@@ -225,7 +226,7 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     read: opts.rateLimit === undefined ? DEFAULT_RATE_LIMIT : opts.rateLimit,
     admin: opts.adminRateLimit === undefined ? DEFAULT_ADMIN_RATE_LIMIT : opts.adminRateLimit,
   };
-  const bucket = (req: { url: string }) => (/^\/admin(\/|\?|$)/.test(req.url) ? 'admin' : 'read');
+  const bucket = (req: { url: string }) => (isAdminPath(req.url) ? 'admin' : 'read');
   if (limits.read !== null || limits.admin !== null) {
     // Registered before the routes: the plugin hooks every route added after it.
     await app.register(rateLimit, {

@@ -101,6 +101,8 @@ describe('admin token', () => {
     assert.equal(isWriteRequest('POST', '/events'), true);
     assert.equal(isWriteRequest('POST', '/events?user=1'), true);
     assert.equal(isWriteRequest('POST', '/recommend'), false);
+    assert.equal(isWriteRequest('POST', '/administrator'), false);
+    assert.equal(isWriteRequest('GET', '/events'), false);
     assert.equal(isWriteRequest('GET', '/health'), false);
     assert.equal(isWriteRequest('GET', '/metrics'), false);
   });

@@ -35,7 +35,15 @@ describe('reload to a corrupt or partial export', () => {
     const bundle = loadExport(good);
     new HnswIndex(bundle.manifest.dim, bundle.itemVectors, 'dot', { threads: 1 }).save(good, bundle.manifest);
     files = readdirSync(good).sort();
-    svc = await buildService({ exportRoot: root, exportDir: 'good', n: 40, m: 20, k: 5 });
+    // Two reloads per export file: more than the default admin budget (60/min) as exports grow.
+    svc = await buildService({
+      exportRoot: root,
+      exportDir: 'good',
+      n: 40,
+      m: 20,
+      k: 5,
+      adminRateLimit: null,
+    });
     assert.equal(svc.state().indexKind, 'hnsw');
     baseline = await recommend();
   });
