@@ -35,7 +35,7 @@ import { Schema } from '../../data/schema.js';
 import { isUserStateSource } from '../../data/userState.js';
 import { kdrecVersion } from '../../engine/checkpoint.js';
 import { readSafetensors } from '../../engine/safetensors.js';
-import { itemVectorsLoader, readJson, readManifest, runLoaderSync } from '../bundle.js';
+import { loadExport, readJson, readManifest, runLoaderSync } from '../bundle.js';
 import { EXPORT_FORMAT_VERSION, type ExportManifest, writeJson } from '../export.js';
 import type { GraphDesc, GraphWeight } from '../graph.js';
 import { graphToOnnx, int64Ids, ONNX_OPSET, type OnnxIo } from './onnxModel.js';
@@ -202,12 +202,15 @@ export function writeOnnxExport(exportDir: string, opts: OnnxExportOptions = {})
     }
   }
 
-  const { vectors, live } = runLoaderSync(itemVectorsLoader(exportDir, m));
-  writeFileSync(join(out, 'item_vectors.npy'), npy(vectors, [m.itemCount, m.dim]));
+  // The catalogue as kdrec serve sees it: the revision's files with the index append log applied
+  // (./../catalogueLog.ts), so items added or removed by `kdrec index add/remove` are exported too.
+  const bundle = loadExport(exportDir);
+  const { itemVectors: vectors, itemLive: live, itemIds } = bundle;
+  const itemCount = itemIds.length;
+  writeFileSync(join(out, 'item_vectors.npy'), npy(vectors, [itemCount, m.dim]));
   // Items removed by `kdrec index remove` keep their row; a caller must skip rows whose live is 0.
   if (live !== null)
-    writeFileSync(join(out, 'item_live.npy'), npy(BigInt64Array.from(live, BigInt), [m.itemCount]));
-  const itemIds = runLoaderSync(readJson<string[]>(join(exportDir, m.files.itemIds)));
+    writeFileSync(join(out, 'item_live.npy'), npy(BigInt64Array.from(live, BigInt), [itemCount]));
   writeJson(join(out, 'item_ids.json'), itemIds);
   let userInputs: string | null = null;
   if (m.files.userFeatures && m.files.userIds) {
