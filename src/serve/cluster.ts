@@ -13,9 +13,20 @@
  *   primary tell them to swap (`commit`); if any fails, all discard it and keep serving the old
  *   export, and the reload request gets the error. Reloads are serialised in the primary.
  * - GET /metrics on any worker returns the sum over all workers (./promMetrics.ts `merged`).
- * - POST /events stored by one worker is forwarded to the others, so a user's next request sees
- *   them whichever worker it lands on (after one IPC hop; a shared store such as Redis behind
- *   `UserStateStore` avoids even that delay).
+ * - POST /events (issue 18, item 5a). node:cluster hands out connections, not requests, so an event
+ *   cannot be routed to an "owner" worker without proxying it, and a user's next /recommend may land
+ *   on any worker. So every worker keeps every user's events, and the primary is their sequencer: the
+ *   receiving worker validates the events and sends them to the primary, which numbers them (`seq`)
+ *   and sends them to every worker, the receiving one included; each applies them in `seq` order and
+ *   acknowledges. The POST is answered only when every serving worker has applied them, so a request
+ *   made after the answer sees the events on whichever worker it reaches (read-your-writes), and all
+ *   workers hold the same store, event for event. Memory is each store's bound
+ *   (MemoryUserStateStore: maxUsers · maxEventsPerUser), per worker.
+ *   A worker started later (a replacement for one that died) copies the store of a serving sibling
+ *   before it listens: the sibling dumps its store, tagged with the last `seq` it applied, and the
+ *   newcomer applies the events it was sent meanwhile with a later `seq` (./userStateStore.ts
+ *   `snapshot`/`restore`). A store shared by all workers (e.g. Redis behind `UserStateStore`) would
+ *   replace this replication rather than sit behind it.
  *
  * A worker that dies after start-up is replaced (on the export currently served); one that fails
  * to start stops the whole server with its error, since its siblings would fail the same way.
@@ -30,6 +41,11 @@ export const WORKER_EXPORT_ENV = 'KDREC_SERVE_EXPORT';
 /** How long the primary waits for the workers' part of a reload or a scrape. */
 const RELOAD_TIMEOUT_MS = 10 * 60_000;
 const SCRAPE_TIMEOUT_MS = 10_000;
+/** How long a POST /events waits for every worker to apply the events, and a newcomer for its copy. */
+const EVENTS_TIMEOUT_MS = 10_000;
+const SYNC_TIMEOUT_MS = 5 * 60_000;
+/** Users per message when a worker's store is copied to a newcomer (bounds one IPC message). */
+const SYNC_USERS_PER_PART = 2000;
 /** More restarts than this within a minute means the workers keep crashing: give up. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 
@@ -49,7 +65,26 @@ export type ClusterMessage =
   | { kdrec: 'scrape'; id: number }
   | { kdrec: 'snapshot'; id: number; metrics: unknown }
   | { kdrec: 'metrics-result'; id: number; text: string }
-  | { kdrec: 'events'; userId: string; events: UserEvent[] };
+  | { kdrec: 'events'; id: number; userId: string; events: UserEvent[] }
+  | { kdrec: 'events-result'; id: number; ok: true }
+  | { kdrec: 'events-result'; id: number; ok: false; error: string }
+  | { kdrec: 'apply-events'; id: number; userId: string; events: UserEvent[] }
+  | { kdrec: 'events-applied'; id: number; error?: string }
+  | { kdrec: 'sync'; id: number }
+  | { kdrec: 'dump'; id: number }
+  | {
+      kdrec: 'dump-part' | 'sync-part';
+      id: number;
+      /** The last `apply-events` id the dumping worker had applied when it took the copy. */
+      seq: number;
+      /** Parts of one copy are numbered from 0; a part 0 starts the copy afresh. */
+      part: number;
+      users: UserEntry[];
+      last: boolean;
+    };
+
+/** One user's events, as a store dump carries them (./userStateStore.ts `snapshot`). */
+export type UserEntry = [userId: string, events: UserEvent[]];
 
 /**
  * Sends to a worker that may be exiting: a send on a closed channel is dropped (the exit handler
@@ -95,6 +130,10 @@ export function startPrimary(opts: PrimaryOptions): Primary {
   const workerDir = new Map<Worker, string>();
   const waiting = new Map<string, { reply(w: Worker, m: ClusterMessage): void; recheck(): void }>();
   const key = (kind: string, id: number) => `${kind}:${id}`;
+  /** The id of the last `apply-events` sent: every worker applies events in this order. */
+  let seq = 0;
+  /** Relays of a sibling's store dump to the newcomer that asked (dump id → newcomer, sync id). */
+  const syncs = new Map<number, { from: Worker; to: Worker; id: number }>();
 
   /** Sends `msg` to `targets` and collects one reply of `kind` from each that stays alive. */
   const gather = <T extends ClusterMessage>(
@@ -198,6 +237,35 @@ export function startPrimary(opts: PrimaryOptions): Primary {
     });
   };
 
+  /**
+   * Numbers `events` and sends them to every live worker (a newcomer still copying its store
+   * buffers them); resolves once every serving worker has applied them.
+   */
+  const storeEvents = async (userId: string, events: UserEvent[]): Promise<void> => {
+    const id = ++seq;
+    const msg: ClusterMessage = { kdrec: 'apply-events', id, userId, events };
+    for (const w of live) if (!ready.has(w)) post(w, msg);
+    const acks = await gather<Extract<ClusterMessage, { kdrec: 'events-applied' }>>(
+      msg,
+      'events-applied',
+      EVENTS_TIMEOUT_MS,
+    );
+    const failed = acks.find((a) => a.error !== undefined);
+    if (failed) throw new Error(failed.error);
+  };
+
+  /** A newcomer asks for a copy of the store: from a serving sibling, or empty if there is none. */
+  const startSync = (to: Worker, id: number): void => {
+    const from = [...ready].find((w) => w !== to && w.isConnected());
+    if (from === undefined) {
+      post(to, { kdrec: 'sync-part', id, seq, part: 0, users: [], last: true });
+      return;
+    }
+    const dumpId = nextId++;
+    syncs.set(dumpId, { from, to, id });
+    post(from, { kdrec: 'dump', id: dumpId });
+  };
+
   const scrape = async (): Promise<string> => {
     const id = nextId++;
     const snaps = await gather<Extract<ClusterMessage, { kdrec: 'snapshot' }>>(
@@ -253,11 +321,25 @@ export function startPrimary(opts: PrimaryOptions): Primary {
           );
           return;
         case 'events':
-          for (const other of live) if (other !== w) post(other, m);
+          storeEvents(m.userId, m.events).then(
+            () => post(w, { kdrec: 'events-result', id: m.id, ok: true }),
+            (err: Error) => post(w, { kdrec: 'events-result', id: m.id, ok: false, error: err.message }),
+          );
           return;
+        case 'sync':
+          startSync(w, m.id);
+          return;
+        case 'dump-part': {
+          const to = syncs.get(m.id);
+          if (to === undefined) return;
+          post(to.to, { ...m, kdrec: 'sync-part', id: to.id });
+          if (m.last) syncs.delete(m.id);
+          return;
+        }
         case 'prepared':
         case 'committed':
         case 'snapshot':
+        case 'events-applied':
           waiting.get(key(m.kdrec, m.id))?.reply(w, m);
           return;
         default:
@@ -268,6 +350,13 @@ export function startPrimary(opts: PrimaryOptions): Primary {
       live.delete(w);
       ready.delete(w);
       workerDir.delete(w);
+      // A sibling that dies while copying its store: the newcomer asks again (from another one).
+      // (Its next copy starts with part 0, which makes it drop what it had received.)
+      for (const [dumpId, s] of syncs) {
+        if (s.to !== w && s.from !== w) continue;
+        syncs.delete(dumpId);
+        if (s.from === w && live.has(s.to)) startSync(s.to, s.id);
+      }
       // A worker gone mid-reload or mid-scrape no longer holds the others up.
       for (const r of [...waiting.values()]) r.recheck();
       if (closing) return;
@@ -315,10 +404,21 @@ export interface WorkerHooks {
   prepare(dir: string): Promise<ReloadInfo & { commit(): void }>;
   snapshot(): unknown;
   applyEvents(userId: string, events: UserEvent[]): Promise<void>;
+  /** The whole event store, least recently updated user first. */
+  dumpEvents(): Promise<UserEntry[]>;
+  /** Adds a sibling's dump to this (empty) store, in the dump's order. */
+  restoreEvents(users: UserEntry[]): Promise<void>;
 }
 
-/** In a worker process: the ClusterLink the service uses, plus `attach` to answer the primary. */
-export function workerLink(): { link: ClusterLink; attach(hooks: WorkerHooks): void } {
+/**
+ * In a worker process: the ClusterLink the service uses, `attach` to answer the primary, and
+ * `syncEvents` to copy a serving sibling's event store (call it after `attach`, before listening).
+ */
+export function workerLink(): {
+  link: ClusterLink;
+  attach(hooks: WorkerHooks): void;
+  syncEvents(): Promise<void>;
+} {
   if (!cluster.isWorker || process.send === undefined)
     throw new Error('cluster: workerLink called outside a cluster worker');
   const send = (m: ClusterMessage) => process.send!(m);
@@ -331,12 +431,42 @@ export function workerLink(): { link: ClusterLink; attach(hooks: WorkerHooks): v
     });
   const staged = new Map<number, () => void>();
   let hooks: WorkerHooks | null = null;
+  /**
+   * Store changes run one after another in the primary's order (appends are asynchronous for
+   * shared stores); a dump joins the same chain, so it holds exactly the events applied before it.
+   */
+  let chain: Promise<unknown> = Promise.resolve();
+  const inOrder = (run: () => Promise<void>): void => {
+    chain = chain.then(run, run);
+  };
+  /** The id of the last `apply-events` applied. */
+  let applied = 0;
+  /** Until this worker holds its copy of the store, events wait here (null once it does). */
+  let pendingEvents: Extract<ClusterMessage, { kdrec: 'apply-events' }>[] | null = [];
+  let copy: UserEntry[] = [];
+  let synced: { resolve(): void; reject(err: Error): void } | null = null;
+
+  const apply = (m: Extract<ClusterMessage, { kdrec: 'apply-events' }>): void =>
+    inOrder(async () => {
+      let error: string | undefined;
+      try {
+        await hooks!.applyEvents(m.userId, m.events);
+      } catch (err) {
+        // The receiving worker validated these events, so this is the store failing: say so to
+        // the client (the POST fails) and in the log, without taking the worker down.
+        error = `worker ${process.pid} could not store the events: ${(err as Error).message}`;
+        process.stderr.write(`kdrec serve: ${error}\n`);
+      }
+      applied = m.id;
+      send({ kdrec: 'events-applied', id: m.id, ...(error !== undefined ? { error } : {}) });
+    });
 
   process.on('message', (m: unknown) => {
     if (!isClusterMessage(m)) return;
     switch (m.kdrec) {
       case 'reload-result':
-      case 'metrics-result': {
+      case 'metrics-result':
+      case 'events-result': {
         const k = `${m.kdrec}:${m.id}`;
         pending.get(k)?.(m);
         pending.delete(k);
@@ -370,15 +500,50 @@ export function workerLink(): { link: ClusterLink; attach(hooks: WorkerHooks): v
       case 'scrape':
         send({ kdrec: 'snapshot', id: m.id, metrics: hooks?.snapshot() ?? [] });
         return;
-      case 'events':
-        // The originating worker validated and stored these events; a failure here means this
-        // worker's store refused them, which must not take the worker down.
-        hooks?.applyEvents(m.userId, m.events).catch((err: Error) => {
-          process.stderr.write(
-            `kdrec serve: worker ${process.pid} could not store shared events: ${err.message}\n`,
-          );
+      case 'apply-events':
+        if (pendingEvents !== null) pendingEvents.push(m);
+        else apply(m);
+        return;
+      case 'dump':
+        inOrder(async () => {
+          const users = hooks === null ? [] : await hooks.dumpEvents();
+          const seq = applied;
+          let part = 0;
+          for (let i = 0; i === 0 || i < users.length; i += SYNC_USERS_PER_PART)
+            send({
+              kdrec: 'dump-part',
+              id: m.id,
+              seq,
+              part: part++,
+              users: users.slice(i, i + SYNC_USERS_PER_PART),
+              last: i + SYNC_USERS_PER_PART >= users.length,
+            });
         });
         return;
+      case 'sync-part': {
+        if (synced === null || pendingEvents === null) return;
+        if (m.part === 0) copy = [];
+        copy.push(...m.users);
+        if (!m.last) return;
+        const done = synced;
+        const waiting = pendingEvents;
+        pendingEvents = null;
+        const users = copy;
+        copy = [];
+        inOrder(async () => {
+          try {
+            await hooks!.restoreEvents(users);
+          } catch (err) {
+            done.reject(err as Error);
+            return;
+          }
+          applied = m.seq;
+          done.resolve();
+        });
+        // Events sent after the sibling took its copy: not in it, so applied on top, in order.
+        for (const e of waiting) if (e.id > m.seq) apply(e);
+        return;
+      }
       default:
         return;
     }
@@ -400,14 +565,39 @@ export function workerLink(): { link: ClusterLink; attach(hooks: WorkerHooks): v
       );
       return r.text;
     },
-    shareEvents(userId, events) {
-      send({ kdrec: 'events', userId, events: [...events] });
+    async storeEvents(userId, events) {
+      const r = await ask<Extract<ClusterMessage, { kdrec: 'events-result' }>>(
+        { kdrec: 'events', id: nextId++, userId, events: [...events] },
+        'events-result',
+      );
+      if (!r.ok) throw new Error(r.error);
     },
+    workerId: String(process.pid),
   };
   return {
     link,
     attach(h) {
       hooks = h;
+    },
+    syncEvents() {
+      if (hooks === null) throw new Error('cluster: syncEvents before attach');
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error('cluster: no copy of the event store arrived in time')),
+          SYNC_TIMEOUT_MS,
+        );
+        synced = {
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          reject: (err) => {
+            clearTimeout(timer);
+            reject(err);
+          },
+        };
+        send({ kdrec: 'sync', id: nextId++ });
+      });
     },
   };
 }

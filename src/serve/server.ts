@@ -121,8 +121,13 @@ export interface ClusterLink {
   reload(dir: string): Promise<{ export: string; exportCreatedAt: string; items: number }>;
   /** The Prometheus text of every worker's metrics, summed. */
   metrics(): Promise<string>;
-  /** Hands events this worker stored to every other worker's store. */
-  shareEvents(userId: string, events: readonly UserEvent[]): void;
+  /**
+   * Stores validated events in every worker's store (this one's included); resolves once all
+   * serving workers have applied them, so any worker's next answer sees them.
+   */
+  storeEvents(userId: string, events: readonly UserEvent[]): Promise<void>;
+  /** Sent as `x-kdrec-worker` on every answer, so a client (or a test) knows who answered. */
+  workerId: string;
 }
 
 const userEventSchema = {
@@ -227,6 +232,12 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
     admin: opts.adminRateLimit === undefined ? DEFAULT_ADMIN_RATE_LIMIT : opts.adminRateLimit,
   };
   const bucket = (req: { url: string }) => (isAdminPath(req.url) ? 'admin' : 'read');
+  const workerId = opts.cluster?.workerId;
+  if (workerId !== undefined)
+    // First hook, so even a rate-limited or unauthorised answer says which worker gave it.
+    app.addHook('onRequest', async (_req, reply) => {
+      void reply.header('x-kdrec-worker', workerId);
+    });
   if (limits.read !== null || limits.admin !== null) {
     // Registered before the routes: the plugin hooks every route added after it.
     await app.register(rateLimit, {
@@ -452,13 +463,22 @@ export async function buildService(opts: ServerOptions): Promise<Service> {
       },
     },
     async (req) => {
-      const events = req.body.events.map(toUserEvent);
+      let events: UserEvent[];
       try {
-        await userStates.append(req.body.user_id, events);
+        events = req.body.events.map((e, i) => checkUserEvent(toUserEvent(e), `events[${i}]`));
+        if (!opts.cluster) await userStates.append(req.body.user_id, events);
       } catch (err) {
         throw badRequest((err as Error).message);
       }
-      opts.cluster?.shareEvents(req.body.user_id, events);
+      if (opts.cluster) {
+        try {
+          await opts.cluster.storeEvents(req.body.user_id, events);
+        } catch (err) {
+          throw Object.assign(new Error(`events not stored on every worker: ${(err as Error).message}`), {
+            statusCode: 503,
+          });
+        }
+      }
       return { status: 'stored', user_id: req.body.user_id, events: req.body.events.length };
     },
   );

@@ -50,6 +50,13 @@ export interface UserStateStore {
   history(userId: string): Promise<readonly UserEvent[]>;
   /** Users currently held. */
   users(): Promise<number>;
+  /**
+   * Every user's kept events, least recently updated first: how a process copies its store to a
+   * new sibling (./cluster.ts). Bounded by the store's own bounds.
+   */
+  snapshot(): Promise<[userId: string, events: UserEvent[]][]>;
+  /** Adds a `snapshot` (of a store with the same bounds) to this one, keeping its order. */
+  restore(users: readonly (readonly [string, readonly UserEvent[]])[]): Promise<void>;
 }
 
 export interface MemoryStoreOptions {
@@ -123,6 +130,16 @@ export class MemoryUserStateStore implements UserStateStore {
 
   async users(): Promise<number> {
     return this.byUser.size;
+  }
+
+  async snapshot(): Promise<[string, UserEvent[]][]> {
+    return [...this.byUser].map(([u, list]) => [u, list.slice()]);
+  }
+
+  async restore(users: readonly (readonly [string, readonly UserEvent[]])[]): Promise<void> {
+    // append() re-checks every event and re-applies the bounds; in snapshot order, the eviction
+    // order comes out the same.
+    for (const [u, events] of users) await this.append(u, events);
   }
 }
 

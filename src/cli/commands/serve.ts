@@ -144,7 +144,11 @@ export function register(program: Command): void {
             },
             snapshot: () => svc.metrics.snapshot(),
             applyEvents: (userId, events) => svc.userStates.append(userId, events),
+            dumpEvents: () => svc.userStates.snapshot(),
+            restoreEvents: (users) => svc.userStates.restore(users),
           });
+          // A worker that replaces a dead one serves only once it holds every user's events.
+          await worker.syncEvents();
           // The primary stops the workers; an interrupt from the terminal reaches it too. Stopping
           // closes the listener first and lets requests in flight finish.
           process.on('SIGINT', () => {});
